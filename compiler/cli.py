@@ -1,0 +1,66 @@
+"""`modelplane` command line: builds the parser and dispatches to `compiler.commands.<verb>`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from compiler import __version__
+from compiler.problems import ModelplaneError
+
+COMMANDS = {
+    "validate": "check model and environment YAML against the spec",
+    "compile": "render manifests per environment into rendered/",
+    "check": "evaluate OPA policies for every (model, environment)",
+    "lock": "record registry facts from MLflow into modelplane.lock",
+    "schemas": "write JSON Schemas for the spec into schemas/",
+    "demo": "run the whole pipeline on this repository with local defaults",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelplane", description="Declarative GitOps for ML models.")
+    parser.add_argument("--version", action="version", version=f"modelplane {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    parser.add_argument("--root", default=".", help="the config repository (default: current folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"compiler.commands.{name}")
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    module = importlib.import_module(f"compiler.commands.{args.command}")
+    try:
+        return int(module.run(args))
+    except ModelplaneError as exc:
+        print(f"modelplane {args.command}: error: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"modelplane {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place a bug turns into a readable line
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"modelplane {args.command}: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                file=sys.stderr,
+            )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""YAML -> plain data plus a source map from every key path to file, line and column.
+
+Reads YAML 1.2 (so `yes` and `no` stay strings) through ruamel's composer and builds the
+data ourselves, which is where the safety rules live: duplicate keys, alias bombs, deep
+nesting, oversized, binary or non-UTF-8 files and custom tags all become `Problem`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from compiler.problems import KeyPath, Problem, format_path
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+# Re-visits of nodes reached through aliases; a "billion laughs" file blows far past this.
+MAX_ALIAS_EXPANSION = 10_000
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Position:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass
+class SourceMap:
+    """Where each key path of a document was written. Paths use str keys and int indexes."""
+
+    root: Position
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    # Merged documents: where a subtree was written in its own file (path there), by merged path.
+    origins: dict[KeyPath, KeyPath] = field(default_factory=dict)
+
+    def locate(self, path: KeyPath, *, at_key: bool = False) -> Position:
+        """The best position for `path`: its value (or key), else the nearest ancestor's key."""
+        first = self.keys if at_key else self.values
+        if path in first:
+            return first[path]
+        probe = path
+        while probe:
+            if probe in self.keys:
+                return self.keys[probe]
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.root
+
+    def display_path(self, path: KeyPath) -> KeyPath:
+        """The key path as the user wrote it in the file that `path` came from."""
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.origins:
+                return self.origins[path[:cut]] + path[cut:]
+        return path
+
+    def has(self, path: KeyPath) -> bool:
+        return path in self.values
+
+    def subtree(self, prefix: KeyPath) -> SourceMap:
+        """The map of the document under `prefix`, with paths made relative to it."""
+        n = len(prefix)
+        out = SourceMap(root=self.locate(prefix))
+        out.keys = {p[n:]: pos for p, pos in self.keys.items() if p[:n] == prefix and len(p) > n}
+        out.values = {p[n:]: pos for p, pos in self.values.items() if p[:n] == prefix}
+        out.origins = {p: self.display_path(prefix + p) for p in out.values if p}
+        return out
+
+    def graft(self, prefix: KeyPath, other: SourceMap) -> None:
+        """Record `other`'s positions under `prefix`, overriding what was there."""
+        for p, pos in other.keys.items():
+            self.keys[prefix + p] = pos
+        for p, pos in other.values.items():
+            if p:
+                self.values[prefix + p] = pos
+        for p, origin in other.origins.items():
+            if p:
+                self.origins[prefix + p] = origin
+
+
+@dataclass
+class Document:
+    file: str
+    data: Any
+    source: SourceMap
+
+
+class _Stop(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def _pos(file: str, node: Node) -> Position:
+    return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed node tree into plain Python data and a source map."""
+
+    def __init__(self, file: str, constructor: Any):
+        self.file = file
+        self.constructor = constructor
+        self.seen: set[int] = set()
+        self.repeats = 0
+        self.problems: list[Problem] = []
+        self.source = SourceMap(root=Position(file, 1, 1))
+
+    def _fail(self, node: Node, path: KeyPath, message: str, hint: str = "") -> _Stop:
+        p = _pos(self.file, node)
+        return _Stop(Problem(self.file, p.line, p.col, format_path(path), message, hint, code="yaml"))
+
+    def build(self, node: Node, path: KeyPath, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self._fail(node, path, f"nesting is deeper than {MAX_DEPTH} levels")
+        if id(node) in self.seen:
+            self.repeats += 1
+            if self.repeats > MAX_ALIAS_EXPANSION:
+                raise self._fail(
+                    node,
+                    path,
+                    f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes",
+                    "an alias bomb? write the values out instead of nesting aliases",
+                )
+        else:
+            self.seen.add(id(node))
+        self.source.values[path] = _pos(self.file, node)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self._fail(key_node, path, "YAML merge keys (<<) are not supported", "write the keys out")
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in (
+                "tag:yaml.org,2002:str",
+                "tag:yaml.org,2002:int",
+                "tag:yaml.org,2002:bool",
+            ):
+                raise self._fail(key_node, path, "a mapping key must be a plain string")
+            key = str(key_node.value)
+            child = path + (key,)
+            if key in out:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(child),
+                        f"duplicate key '{key}' (first defined on line {first_line[key]})",
+                        "remove one of them; YAML would silently keep the last",
+                        code="yaml",
+                    )
+                )
+                continue
+            first_line[key] = key_node.start_mark.line + 1
+            self.source.keys[child] = _pos(self.file, key_node)
+            out[key] = self.build(value_node, child, depth + 1)
+        return out
+
+    def _scalar(self, node: Node, path: KeyPath) -> Any:
+        if node.tag not in _PLAIN_TAGS:
+            raise self._fail(node, path, f"unsupported YAML tag '{node.tag}'", "remove the tag")
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)  # dates stay the text the user wrote
+        return self.constructor.construct_object(node, deep=True)
+
+
+def _check_bytes(raw: bytes, file: str) -> tuple[str | None, Problem | None]:
+    if len(raw) > MAX_FILE_BYTES:
+        size = len(raw) / (1024 * 1024)
+        return None, Problem(file, 1, 1, "", f"file is {size:.1f} MiB; the limit is 1 MiB", code="yaml")
+    if b"\x00" in raw:
+        return None, Problem(file, 1, 1, "", "binary file, not YAML text", code="yaml")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return None, Problem(
+            file,
+            line,
+            col,
+            "",
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            "save the file as UTF-8",
+            code="yaml",
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        return None, Problem(file, 1, 1, "", "file is empty", code="yaml")
+    return text, None
+
+
+def parse_text(text: str, file: str) -> tuple[Document | None, list[Problem]]:
+    """Parse one YAML document held in `text`; `file` is the name used in problems."""
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        docs = yaml.compose_all(text)
+        first = next(docs, None)
+        second = next(docs, None)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        return None, [Problem(file, line, col, "", f"YAML syntax error: {what}", code="yaml")]
+    except RecursionError:
+        return None, [Problem(file, 1, 1, "", f"nesting is deeper than {MAX_DEPTH} levels", code="yaml")]
+    except YAMLError as exc:
+        return None, [Problem(file, 1, 1, "", f"YAML error: {exc}", code="yaml")]
+    if first is None:
+        return None, [Problem(file, 1, 1, "", "file is empty", code="yaml")]
+    if second is not None:
+        p = _pos(file, second)
+        return None, [
+            Problem(
+                file,
+                p.line,
+                p.col,
+                "",
+                "expected one YAML document, found more than one",
+                "split it into one file per document",
+                code="yaml",
+            )
+        ]
+    builder = _Builder(file, yaml.constructor)
+    try:
+        data = builder.build(first, (), 0)
+    except _Stop as stop:
+        return None, [stop.problem]
+    builder.source.root = _pos(file, first)
+    return Document(file, data, builder.source), builder.problems
+
+
+def load_yaml(path: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read and parse one YAML file; never raises for bad content."""
+    file = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(file, 1, 1, "", f"cannot read file: {exc.strerror}", code="io")]
+    text, problem = _check_bytes(raw, file)
+    if problem is not None or text is None:
+        return None, [problem] if problem else []
+    return parse_text(text, file)

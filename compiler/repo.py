@@ -1,0 +1,175 @@
+"""Find, load and check a config repository: `models/<name>/model.yaml`, `environments/<env>.yaml`.
+
+Returns typed specs plus every problem found, across all files, in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from compiler.loader import Document, load_yaml
+from compiler.problems import Problem, format_path, sort_problems
+from compiler.resolve import Resolved, resolve
+from compiler.spec.environment import Environment
+from compiler.spec.errors import did_you_mean, validation_problems
+from compiler.spec.model import Model
+
+KINDS: dict[str, type[BaseModel]] = {"Model": Model, "Environment": Environment}
+
+
+@dataclass
+class Loaded:
+    doc: Document
+    spec: BaseModel
+
+
+@dataclass
+class Repo:
+    root: Path
+    models: dict[str, Loaded] = field(default_factory=dict)
+    environments: dict[str, Loaded] = field(default_factory=dict)
+    resolved: dict[tuple[str, str], Resolved] = field(default_factory=dict)
+
+    def env(self, name: str) -> Environment:
+        spec = self.environments[name].spec
+        assert isinstance(spec, Environment)
+        return spec
+
+    def model(self, name: str) -> Model:
+        spec = self.models[name].spec
+        assert isinstance(spec, Model)
+        return spec
+
+    def env_order(self) -> list[str]:
+        """Environments in promotion order (dev before staging before prod), then by name."""
+        depth: dict[str, int] = {}
+
+        def level(name: str, seen: frozenset[str] = frozenset()) -> int:
+            if name in depth:
+                return depth[name]
+            parent = self.env(name).promotes_from
+            if parent is None or parent not in self.environments or name in seen:
+                depth[name] = 0
+            else:
+                depth[name] = level(parent, seen | {name}) + 1
+            return depth[name]
+
+        return sorted(self.environments, key=lambda n: (level(n), n))
+
+
+def discover(root: Path) -> list[Path]:
+    files = sorted((root / "environments").glob("*.yaml")) + sorted((root / "environments").glob("*.yml"))
+    files += sorted((root / "models").glob("*/model.yaml")) + sorted((root / "models").glob("*/model.yml"))
+    return files
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _problem_at(doc: Document, path: tuple[str | int, ...], message: str, hint: str = "", *, key: bool = True) -> Problem:
+    pos = doc.source.locate(path, at_key=key)
+    return Problem(pos.file, pos.line, pos.col, format_path(path), message, hint, code="repo")
+
+
+def _parse(doc: Document) -> tuple[BaseModel | None, list[Problem]]:
+    if not isinstance(doc.data, dict):
+        return None, [Problem(doc.file, 1, 1, "", "expected a mapping with apiVersion, kind and metadata", code="schema")]
+    kind = doc.data.get("kind")
+    if kind not in KINDS:
+        if "kind" not in doc.data:
+            return None, [_problem_at(doc, (), "required key 'kind' is missing", "kind: Model or kind: Environment")]
+        return None, [
+            _problem_at(doc, ("kind",), f"unknown kind '{kind}'", did_you_mean(str(kind), list(KINDS)), key=False)
+        ]
+    cls = KINDS[str(kind)]
+    try:
+        return cls.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, validation_problems(exc, cls, doc.source)
+
+
+def _expected_name(doc: Document, spec: BaseModel, root: Path) -> list[Problem]:
+    path = Path(doc.file)
+    expected = path.parent.name if isinstance(spec, Model) else path.stem
+    name = spec.metadata.name  # type: ignore[attr-defined]
+    if name != expected:
+        where = "folder" if isinstance(spec, Model) else "file"
+        return [_problem_at(doc, ("metadata", "name"), f"name '{name}' differs from its {where} name '{expected}'", f"rename one so both read '{name}'", key=False)]
+    return []
+
+
+def _check_promotions(repo: Repo) -> list[Problem]:
+    problems = []
+    for name, loaded in repo.environments.items():
+        parent = repo.env(name).promotes_from
+        if parent is None:
+            continue
+        if parent not in repo.environments:
+            problems.append(
+                _problem_at(loaded.doc, ("promotesFrom",), f"unknown environment '{parent}'", did_you_mean(parent, list(repo.environments)), key=False)
+            )
+            continue
+        seen, cursor = {name}, parent
+        while cursor is not None and cursor in repo.environments:
+            if cursor in seen:
+                problems.append(_problem_at(loaded.doc, ("promotesFrom",), f"promotion cycle through '{cursor}'", key=False))
+                break
+            seen.add(cursor)
+            cursor = repo.env(cursor).promotes_from
+    return problems
+
+
+def _check_override_names(repo: Repo) -> list[Problem]:
+    problems = []
+    for loaded in repo.models.values():
+        for env_name in (loaded.doc.data.get("environments") or {}):
+            if env_name not in repo.environments:
+                problems.append(
+                    _problem_at(
+                        loaded.doc,
+                        ("environments", env_name),
+                        f"unknown environment '{env_name}'",
+                        did_you_mean(env_name, list(repo.environments)),
+                    )
+                )
+    return problems
+
+
+def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[Problem]]:
+    """Load every spec under `root` (or the given files), check it, and resolve each (model, env)."""
+    repo = Repo(root=root)
+    problems: list[Problem] = []
+    for path in files if files is not None else discover(root):
+        doc, found = load_yaml(path, _display(path, root))
+        problems += found
+        if doc is None:
+            continue
+        spec, found = _parse(doc)
+        problems += found
+        if spec is None:
+            continue
+        problems += _expected_name(doc, spec, root)
+        table = repo.models if isinstance(spec, Model) else repo.environments
+        name = spec.metadata.name  # type: ignore[attr-defined]
+        if name in table:
+            problems.append(_problem_at(doc, ("metadata", "name"), f"'{name}' is already defined in {table[name].doc.file}", key=False))
+            continue
+        table[name] = Loaded(doc, spec)
+
+    problems += _check_promotions(repo)
+    problems += _check_override_names(repo)
+    for model_name, loaded in sorted(repo.models.items()):
+        for env_name in sorted(repo.environments):
+            env_loaded = repo.environments[env_name]
+            resolved, found = resolve(loaded.doc, env_loaded.doc, repo.env(env_name))
+            problems += found
+            if resolved is not None:
+                repo.resolved[(env_name, model_name)] = resolved
+    return repo, sort_problems(problems)

@@ -1,0 +1,265 @@
+"""The `Model` spec: one YAML file per model, `models/<name>/model.yaml`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from compiler.spec.types import (
+    Cron,
+    CpuQuantity,
+    Duration,
+    EnvVarName,
+    Image,
+    MemoryQuantity,
+    Name,
+    Ratio,
+    SpecModel,
+    Url,
+)
+
+API_VERSION = "modelplane.dev/v1"
+DataClass = Literal["public", "internal", "confidential", "pii", "phi"]
+
+
+class Metadata(SpecModel):
+    name: Name
+    team: Name
+    owners: list[str] = Field(min_length=1, description="GitHub handles (@org/team) or e-mail addresses")
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class RegistryRef(SpecModel):
+    """The MLflow registered model and the version pinned for serving."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    version: int = Field(ge=1)
+
+
+class Encryption(SpecModel):
+    at_rest: bool = False
+    in_transit: bool = False
+    kms_key: str | None = None
+
+
+class DataSpec(SpecModel):
+    classification: list[DataClass] = Field(default_factory=lambda: ["internal"])
+    owner: str | None = Field(default=None, description="who answers for the data (e-mail or handle)")
+    encryption: Encryption = Field(default_factory=Encryption)
+    protected_attributes: list[str] = Field(default_factory=list)
+    retention_days: int | None = Field(default=None, ge=1)
+
+
+class ResourceList(SpecModel):
+    cpu: CpuQuantity | None = None
+    memory: MemoryQuantity | None = None
+    gpu: int | None = Field(default=None, ge=0)
+
+
+class Resources(SpecModel):
+    requests: ResourceList = Field(default_factory=ResourceList)
+    limits: ResourceList = Field(default_factory=ResourceList)
+
+
+class Replicas(SpecModel):
+    min: int = Field(default=1, ge=0)
+    max: int = Field(default=1, ge=1)
+    target_cpu_utilization: int = Field(default=70, ge=1, le=100, alias="targetCPUUtilization")
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> Replicas:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must not be below min ({self.min})")
+        return self
+
+
+class Probe(SpecModel):
+    path: str = Field(default="/healthz", pattern=r"^/")
+    initial_delay_seconds: int = Field(default=0, ge=0)
+    period_seconds: int = Field(default=10, ge=1)
+    timeout_seconds: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class Probes(SpecModel):
+    readiness: Probe = Field(default_factory=Probe)
+    liveness: Probe = Field(default_factory=Probe)
+
+
+class CanaryStep(SpecModel):
+    weight: int = Field(ge=1, le=100)
+    pause: Duration = "5m"
+
+
+class Analysis(SpecModel):
+    """Prometheus checks run during a canary; a failing check aborts and rolls back."""
+
+    max_error_rate: Ratio = 0.05
+    max_latency_p99_ms: int | None = Field(default=None, ge=1)
+    interval: Duration = "1m"
+    count: int = Field(default=5, ge=1)
+    failure_limit: int = Field(default=1, ge=0)
+
+
+class Rollout(SpecModel):
+    strategy: Literal["canary", "rolling"] = "rolling"
+    steps: list[CanaryStep] = Field(default_factory=list)
+    analysis: Analysis | None = None
+
+    @model_validator(mode="after")
+    def _canary_steps(self) -> Rollout:
+        if self.strategy == "canary" and not self.steps:
+            raise ValueError("a canary rollout needs at least one step")
+        weights = [s.weight for s in self.steps]
+        if weights != sorted(set(weights)):
+            raise ValueError(f"canary step weights must rise strictly, got {weights}")
+        return self
+
+
+class SecretEnv(SpecModel):
+    """An environment variable read from a Kubernetes Secret (never a value in git)."""
+
+    name: EnvVarName
+    secret_name: Name
+    key: str = Field(min_length=1)
+
+
+class KServe(SpecModel):
+    model_format: str = Field(min_length=1, description="sklearn, xgboost, pytorch, tensorflow, onnx, mlflow, ...")
+    storage_uri: str = Field(pattern=r"^(s3|gs|pvc|https|hf|oci)://\S+$")
+    runtime: str | None = None
+    protocol_version: Literal["v1", "v2"] = "v1"
+
+
+class Serving(SpecModel):
+    backend: Literal["kubernetes", "kserve"] = "kubernetes"
+    image: Image | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+    replicas: Replicas = Field(default_factory=Replicas)
+    resources: Resources = Field(default_factory=Resources)
+    probes: Probes = Field(default_factory=Probes)
+    rollout: Rollout = Field(default_factory=Rollout)
+    env: dict[str, str] = Field(default_factory=dict)
+    secret_env: list[SecretEnv] = Field(default_factory=list)
+    kserve: KServe | None = None
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> Serving:
+        if self.backend == "kubernetes" and self.image is None:
+            raise ValueError("the kubernetes backend needs an image")
+        if self.backend == "kserve" and self.kserve is None:
+            raise ValueError("the kserve backend needs a kserve section (modelFormat, storageUri)")
+        return self
+
+
+class Step(SpecModel):
+    command: list[str] = Field(min_length=1)
+    args: list[str] = Field(default_factory=list)
+    image: Image | None = Field(default=None, description="defaults to training.image")
+
+
+class TrainingSteps(SpecModel):
+    snapshot: Step
+    train: Step
+    evaluate: Step
+
+
+class Acceptance(SpecModel):
+    metric: str = Field(min_length=1)
+    min: float
+
+
+class Training(SpecModel):
+    schedule: Cron
+    timezone: str = "UTC"
+    image: Image
+    steps: TrainingSteps
+    acceptance: Acceptance
+    retrain_on_drift: bool = True
+    spot: bool = Field(default=False, description="run on spot/preemptible nodes")
+    resources: Resources = Field(default_factory=Resources)
+
+
+class Drift(SpecModel):
+    metric: Literal["psi", "kl", "js", "wasserstein", "ks"] = "psi"
+    threshold: float = Field(gt=0)
+
+
+class AccuracyBound(SpecModel):
+    metric: str = "accuracy"
+    min: Ratio
+
+
+class Fairness(SpecModel):
+    metric: str = Field(min_length=1, description="disparate_impact, equal_opportunity_difference, ...")
+    min: float | None = None
+    max: float | None = None
+    attributes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Fairness:
+        if self.min is None and self.max is None:
+            raise ValueError("a fairness bound needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not be above max ({self.max})")
+        return self
+
+
+class AlertRoutes(SpecModel):
+    slack: str | None = Field(default=None, pattern=r"^#[a-z0-9_-]+$")
+    pagerduty: str | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+    @model_validator(mode="after")
+    def _some_route(self) -> AlertRoutes:
+        if not (self.slack or self.pagerduty or self.email):
+            raise ValueError("name at least one alert route (slack, pagerduty or email)")
+        return self
+
+
+class Monitoring(SpecModel):
+    latency_p99_ms: int = Field(ge=1)
+    error_rate: float = Field(gt=0, lt=1, description="the highest tolerable share of failed requests")
+    availability_target: float = Field(default=0.99, gt=0, lt=1, description="SLO for burn-rate alerts")
+    drift: Drift | None = None
+    accuracy: AccuracyBound | None = None
+    fairness: Fairness | None = None
+    alert_routes: AlertRoutes
+    runbook_url: Url | None = None
+
+
+class ModelCard(SpecModel):
+    """Optional fields; policies decide which ones each environment requires."""
+
+    summary: str | None = None
+    intended_use: str | None = None
+    out_of_scope_use: str | None = None
+    limitations: str | None = None
+    ethical_considerations: str | None = None
+    training_data: str | None = None
+    evaluation_data: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    caveats: str | None = None
+    rollback_plan: str | None = None
+
+
+OVERRIDABLE = ("registry", "data", "serving", "training", "monitoring", "card")
+
+
+class Model(SpecModel):
+    api_version: Literal["modelplane.dev/v1"]
+    kind: Literal["Model"]
+    metadata: Metadata
+    registry: RegistryRef
+    data: DataSpec = Field(default_factory=DataSpec)
+    serving: Serving
+    training: Training | None = None
+    monitoring: Monitoring
+    card: ModelCard = Field(default_factory=ModelCard)
+    environments: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-environment overrides: environment name -> partial spec "
+        "(registry, data, serving, training, monitoring, card) merged over the rest",
+    )

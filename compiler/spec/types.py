@@ -1,0 +1,181 @@
+"""Value types of the spec: Kubernetes names, quantities, cron, durations, URLs and images.
+
+Each is a `str` with a validator that says, in words, what a valid value looks like.
+Numbers are accepted where people naturally write them (`cpu: 1`) and kept as text.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from croniter import croniter
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel as _PydanticBase
+from pydantic.alias_generators import to_camel
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)m?$")
+_MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_DURATION = re.compile(r"^\d+(s|m|h)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMAGE = re.compile(
+    r"^(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_MEMORY_FACTORS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+class SpecModel(_PydanticBase):
+    """Base of every spec object: camelCase keys, unknown keys rejected, no silent coercion."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+    )
+
+
+def _number_to_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _check_dns_label(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a name (a string)")
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid Kubernetes name: use at most 63 lower-case letters, digits"
+            " and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _check_cpu(value: Any) -> str:
+    if not isinstance(value, str) or not _CPU.match(value):
+        raise ValueError(f"'{value}' is not a CPU quantity: write cores like 1 or 0.5, or millicores like 500m")
+    if cpu_millicores(value) <= 0:
+        raise ValueError("a CPU quantity must be greater than 0")
+    return value
+
+
+def _check_memory(value: Any) -> str:
+    if not isinstance(value, str) or not _MEMORY.match(value):
+        raise ValueError(f"'{value}' is not a memory quantity: write bytes with a unit, like 512Mi or 2Gi")
+    if memory_bytes(value) <= 0:
+        raise ValueError("a memory quantity must be greater than 0")
+    return value
+
+
+def _check_cron(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a cron schedule (a string such as '0 2 * * *')")
+    if value in _CRON_DESCRIPTORS:
+        return value
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError(
+            f"'{value}' is not a cron schedule: use five fields (minute hour day month weekday)"
+            " like '0 2 * * *', or @daily / @hourly"
+        )
+    return value
+
+
+def _check_duration(value: Any) -> str:
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError(f"'{value}' is not a duration: write a whole number with s, m or h, like 30s or 10m")
+    return value
+
+
+def _check_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a URL (a string)")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
+        raise ValueError(f"'{value}' is not an http(s) URL")
+    return value
+
+
+def _check_image(value: Any) -> str:
+    if not isinstance(value, str) or not _IMAGE.match(value):
+        raise ValueError(
+            f"'{value}' is not a container image reference: write registry/repository:tag"
+            " or registry/repository@sha256:<64 hex digits>"
+        )
+    return value
+
+
+def _check_env_name(value: Any) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.match(value):
+        raise ValueError(f"'{value}' is not an environment variable name: use letters, digits and _")
+    return value
+
+
+def _string_type(check: Any, description: str, pattern: str | None = None) -> Any:
+    schema: dict[str, Any] = {"type": "string", "description": description}
+    if pattern:
+        schema["pattern"] = pattern
+    return Annotated[str, BeforeValidator(check), WithJsonSchema(schema)]
+
+
+def _quantity_type(check: Any, description: str, pattern: str) -> Any:
+    schema = {"anyOf": [{"type": "string", "pattern": pattern}, {"type": "number", "exclusiveMinimum": 0}]}
+    schema["description"] = description  # type: ignore[assignment]
+    return Annotated[str, BeforeValidator(lambda v: check(_number_to_text(v))), WithJsonSchema(schema)]
+
+
+Name = _string_type(_check_dns_label, "Kubernetes DNS-1123 label", _DNS_LABEL.pattern)
+CpuQuantity = _quantity_type(_check_cpu, "CPU: cores (1, 0.5) or millicores (500m)", _CPU.pattern)
+MemoryQuantity = _quantity_type(_check_memory, "memory: bytes with a unit (512Mi, 2Gi)", _MEMORY.pattern)
+Cron = _string_type(_check_cron, "cron schedule: five fields, or @daily/@hourly/...")
+Duration = _string_type(_check_duration, "duration: 30s, 10m, 1h", _DURATION.pattern)
+Url = _string_type(_check_url, "http(s) URL")
+Image = _string_type(_check_image, "container image: registry/repo:tag or registry/repo@sha256:digest")
+EnvVarName = _string_type(_check_env_name, "environment variable name", _ENV_NAME.pattern)
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+
+def cpu_millicores(value: str) -> int:
+    """`500m` -> 500, `1.5` -> 1500."""
+    try:
+        if value.endswith("m"):
+            return int(Decimal(value[:-1]))
+        return int(Decimal(value) * 1000)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a CPU quantity: {value}") from exc
+
+
+def memory_bytes(value: str) -> int:
+    """`2Gi` -> 2147483648, `500M` -> 500000000."""
+    match = _MEMORY.match(value)
+    if not match:
+        raise ValueError(f"not a memory quantity: {value}")
+    return int(Decimal(match.group(1)) * _MEMORY_FACTORS[match.group(3) or ""])
+
+
+def image_is_pinned(image: str) -> bool:
+    match = _IMAGE.match(image)
+    return bool(match and match.group("digest"))
