@@ -1,0 +1,1 @@
+"""The policy gate: build OPA inputs, evaluate them on a real OPA server, map results to YAML lines."""
