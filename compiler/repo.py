@@ -21,6 +21,17 @@ KINDS: dict[str, type[BaseModel]] = {"Model": Model, "Environment": Environment}
 
 
 @dataclass
+class Selection:
+    """Which (environment, model) pairs a command works on; empty sets mean all."""
+
+    envs: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+
+    def wants(self, env: str, model: str) -> bool:
+        return (not self.envs or env in self.envs) and (not self.models or model in self.models)
+
+
+@dataclass
 class Loaded:
     doc: Document
     spec: BaseModel

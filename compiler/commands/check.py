@@ -1,15 +1,70 @@
-"""`modelplane check` (being written)."""
+"""`modelplane check`: evaluate the OPA policies for every (model, environment)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+from pathlib import Path
 
+from compiler.commands.validate import emit
 from compiler.problems import ModelplaneError
+from compiler.repo import load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    from compiler.report import FORMATS
+
+    parser.add_argument("--env", action="append", default=[], help="only this environment (repeatable)")
+    parser.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text")
+    parser.add_argument("--policies", default=None, help="policy folder (default: <root>/policies)")
+    parser.add_argument(
+        "--opa-url",
+        default=os.environ.get("MODELPLANE_OPA_URL"),
+        help="use this OPA server instead of starting a local one (env MODELPLANE_OPA_URL)",
+    )
+    parser.add_argument(
+        "--no-upload",
+        action="store_true",
+        help="with --opa-url: the server already has the policies (from a bundle); do not upload them",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for OPA (default 30)")
+    parser.add_argument("--today", default=None, help=argparse.SUPPRESS)  # waiver expiry, for tests
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ModelplaneError("check is not available yet")
+    from compiler.gate.check import GateOptions, run_gate
+    from compiler.repo import Selection
+    from compiler.report import FORMATS
+
+    root = Path(args.root)
+    repo, problems = load_repo(root)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        emit(problems, "text", f"check stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        return 1
+    for name in args.env:
+        if name not in repo.environments:
+            raise ModelplaneError(f"--env {name}: no such environment (have: {', '.join(sorted(repo.environments))})")
+    for name in args.model:
+        if name not in repo.models:
+            raise ModelplaneError(f"--model {name}: no such model (have: {', '.join(sorted(repo.models))})")
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    except ValueError as exc:
+        raise ModelplaneError(f"--today {args.today}: expected YYYY-MM-DD") from exc
+    options = GateOptions(
+        policy_dir=Path(args.policies) if args.policies else root / "policies",
+        rendered_dir=root / "rendered",
+        opa_url=args.opa_url,
+        upload=not args.no_upload,
+        timeout=args.timeout,
+        today=today,
+    )
+    report, waiver_problems = run_gate(repo, Selection(set(args.env), set(args.model)), options)
+    if waiver_problems:
+        emit(waiver_problems, "text", f"check stopped: {len(waiver_problems)} problem(s) in the waivers")
+        return 1
+    print(FORMATS[args.format](report), end="")
+    return 0 if report.passed else 1

@@ -1,15 +1,50 @@
-"""`modelplane demo` (being written)."""
+"""`modelplane demo`: the whole pipeline on this repository with embedded defaults.
+
+A sqlite MLflow registry under .modelplane/ stands in for a shared one, and a local OPA server
+is started for the policy check; both are the real thing, just local.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
+from compiler.cli import main as cli_main
+from compiler.commands.lock import DEFAULT_TRACKING_URI
 from compiler.problems import ModelplaneError
+from compiler.repo import load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="MLflow registry to seed and read")
+    parser.add_argument("--crds", default=os.environ.get("MODELPLANE_CRDS"), help="CRD folder for compile")
+
+
+def _step(title: str, argv: list[str]) -> int:
+    print(f"\n== {title}: modelplane {' '.join(argv)}", flush=True)
+    code = cli_main(argv)
+    print(f"-> exit {code}", flush=True)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ModelplaneError("demo is not available yet")
+    from compiler.demo_registry import seed
+
+    root = Path(args.root)
+    repo, problems = load_repo(root)
+    if problems:
+        raise ModelplaneError("the example repository has problems; run `modelplane validate`")
+    print(f"== registry: seeding {args.tracking_uri} with the pinned example versions", flush=True)
+    print("   " + ", ".join(seed(repo, args.tracking_uri)))
+    base = ["--root", str(root)]
+    crds = ["--crds", args.crds] if args.crds else []
+    codes = [
+        _step("validate", [*base, "validate"]),
+        _step("lock", [*base, "lock", "--tracking-uri", args.tracking_uri]),
+        _step("compile", [*base, "compile", *crds]),
+        _step("check", [*base, "check"]),
+    ]
+    worst = max(codes)
+    print(f"\ndemo finished: {'all steps passed' if worst == 0 else 'a step failed (see above)'}")
+    return worst

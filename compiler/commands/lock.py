@@ -1,15 +1,48 @@
-"""`modelplane lock` (being written)."""
+"""`modelplane lock`: record what MLflow says about each pinned model version in modelplane.lock."""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from compiler.problems import ModelplaneError
+from compiler.registry import LOCK_FILE, lock_text
+from compiler.repo import load_repo
+from compiler.write import write_text_atomic
+
+DEFAULT_TRACKING_URI = "sqlite:///.modelplane/mlflow.db"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
+        help=f"MLflow tracking/registry URI (env MLFLOW_TRACKING_URI; default {DEFAULT_TRACKING_URI})",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when modelplane.lock differs from the registry")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ModelplaneError("lock is not available yet")
+    from compiler.registry import fetch_versions
+
+    root = Path(args.root)
+    repo, problems = load_repo(root)
+    if any(p.severity == "error" for p in problems):
+        raise ModelplaneError("the specs have problems; run `modelplane validate` first")
+    refs = sorted({(r.model.registry.name, r.model.registry.version) for r in repo.resolved.values()})
+    entries = fetch_versions(args.tracking_uri, refs)
+    text = lock_text(entries)
+    path = root / LOCK_FILE
+    missing = [f"{name} v{version}" for name, version in refs if str(version) not in entries.get(name, {})]
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != text:
+            print(f"{LOCK_FILE}: stale; run `modelplane lock` and commit it")
+            return 1
+        print(f"{LOCK_FILE}: current ({len(refs)} version(s))")
+        return 0
+    write_text_atomic(path, text)
+    note = f"; not in the registry: {', '.join(missing)}" if missing else ""
+    print(f"{LOCK_FILE}: {len(refs) - len(missing)} of {len(refs)} pinned version(s) found{note}")
+    return 0

@@ -1,15 +1,33 @@
-"""`modelplane schemas` (being written)."""
+"""`modelplane schemas [--check]`: write (or check) schemas/*.schema.json from the spec models."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from compiler.problems import ModelplaneError
+from compiler.schemas import generate
+from compiler.write import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--check", action="store_true", help="exit 1 when schemas/ is out of date")
+    parser.add_argument("--out", default=None, help="folder (default: <root>/schemas)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ModelplaneError("schemas is not available yet")
+    out = Path(args.out) if args.out else Path(args.root) / "schemas"
+    stale = []
+    for name, text in sorted(generate().items()):
+        path = out / name
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(str(path))
+        if not args.check:
+            write_text_atomic(path, text)
+    if args.check and stale:
+        for path in stale:
+            print(f"{path}: stale; run `modelplane schemas` and commit the result")
+        return 1
+    print(f"schemas: {len(stale)} file(s) {'stale' if args.check else 'written'}, {len(generate()) - len(stale)} up to date")
+    return 0

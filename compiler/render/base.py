@@ -57,6 +57,11 @@ def dump_document(data: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
+def parse_objects(text: str) -> list[Any]:
+    """Read back a multi-document YAML file written by `dump_objects`."""
+    return [d for d in _yaml().load_all(text) if d is not None]
+
+
 def common_labels(resolved: Resolved) -> dict[str, str]:
     model = resolved.model
     return {

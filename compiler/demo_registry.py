@@ -1,0 +1,35 @@
+"""A local MLflow registry (sqlite) holding the example models, so the demo runs with no servers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from compiler.registry import APPROVAL_TAG, APPROVED
+from compiler.repo import Repo
+
+
+def seed(repo: Repo, tracking_uri: str) -> list[str]:
+    """Register every pinned version (and the ones before it); mark the pinned one approved."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    pinned = sorted({(r.model.registry.name, r.model.registry.version, r.model.metadata.team) for r in repo.resolved.values()})
+    done = []
+    for name, version, team in pinned:
+        try:
+            client.get_registered_model(name)
+        except MlflowException:
+            client.create_registered_model(name, tags={"team": team})
+        latest = max((int(v.version) for v in client.search_model_versions(f"name='{name}'")), default=0)
+        for number in range(latest + 1, version + 1):
+            client.create_model_version(name, source=f"s3://acme-models/{name}/{number}", description=f"{name} v{number}")
+        client.set_model_version_tag(name, str(version), APPROVAL_TAG, APPROVED)
+        client.set_registered_model_alias(name, "champion", str(version))
+        done.append(f"{name} v{version}")
+    return done

@@ -1,0 +1,98 @@
+"""The OPA input document for one (model, environment), and the way back from its paths to YAML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from compiler.loader import Position
+from compiler.render.base import parse_objects
+from compiler.problems import KeyPath, format_path
+from compiler.repo import Repo
+from compiler.resolve import Resolved
+from compiler.spec.types import cpu_millicores, memory_bytes
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _max_usage(resolved: Resolved) -> tuple[int, int]:
+    serving = resolved.model.serving
+    req, lim = serving.resources.requests, serving.resources.limits
+    cpu = req.cpu or lim.cpu
+    memory = req.memory or lim.memory
+    replicas = serving.replicas.max
+    return (cpu_millicores(cpu) * replicas if cpu else 0, memory_bytes(memory) * replicas if memory else 0)
+
+
+def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, str]]:
+    """What `compile` wrote for this pair (kind, apiVersion, name), read back from rendered/."""
+    folder = rendered / env / model
+    objects = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if path.name.endswith(".test.yaml") or path.name.endswith(".rules.yaml"):
+            continue
+        for obj in parse_objects(path.read_text(encoding="utf-8")):
+            if isinstance(obj, dict) and "kind" in obj:
+                objects.append(
+                    {"apiVersion": str(obj.get("apiVersion")), "kind": str(obj["kind"]), "name": str(obj.get("metadata", {}).get("name"))}
+                )
+    return objects
+
+
+def environment_facts(resolved: Resolved) -> dict[str, Any]:
+    env = resolved.env
+    budget = env.limits.budget
+    return {
+        "name": env.metadata.name,
+        "policyProfile": env.policy_profile,
+        "namespace": env.namespace,
+        "kubernetesVersion": env.kubernetes_version,
+        "promotesFrom": env.promotes_from,
+        "limits": {
+            "minAcceptance": env.limits.min_acceptance,
+            "allowSpotTraining": env.limits.allow_spot_training,
+            "budget": None
+            if budget is None
+            else {
+                "cpu": budget.cpu,
+                "memory": budget.memory,
+                "cpuMillicores": cpu_millicores(budget.cpu),
+                "memoryBytes": memory_bytes(budget.memory),
+            },
+        },
+    }
+
+
+def build_input(resolved: Resolved, registry: dict[str, Any], objects: list[dict[str, str]]) -> dict[str, Any]:
+    cpu, memory = _max_usage(resolved)
+    return {
+        "model": resolved.model.model_dump(mode="json", by_alias=True),
+        "environment": environment_facts(resolved),
+        "registry": registry,
+        "summary": {"maxCpuMillicores": cpu, "maxMemoryBytes": memory, "objects": objects, "rendered": bool(objects)},
+    }
+
+
+def parse_input_path(path: Any) -> KeyPath:
+    """`"model.serving.steps[1].weight"` or `["model", "serving", ...]` -> a key path tuple."""
+    if isinstance(path, list):
+        return tuple(p if isinstance(p, int) else str(p) for p in path)
+    if not isinstance(path, str):
+        return ()
+    return tuple(int(index) if index else name for name, index in _TOKEN.findall(path))
+
+
+def locate(repo: Repo, resolved: Resolved, path: Any) -> tuple[Position, str]:
+    """The YAML position and the key path as written, for an input path a rule returned."""
+    parts = parse_input_path(path)
+    head, rest = (parts[0], parts[1:]) if parts else ("", ())
+    if head == "environment":
+        doc = repo.environments[resolved.env.metadata.name].doc
+        return doc.source.locate(rest), format_path(rest)
+    if head == "registry":
+        rest = ("registry",) + tuple(p for p in rest if p in ("name", "version"))
+    elif head != "model":
+        rest = ()
+    source = resolved.source
+    return source.locate(rest), format_path(source.display_path(rest))

@@ -1,0 +1,166 @@
+"""The real OPA: a local `opa run --server` for the command's lifetime, or a shared server by URL.
+
+Everything fails closed: an unreachable server, Rego that does not compile, or a timeout is a
+`ModelplaneError` (exit 2), never an empty result that would read as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from opa_client import OpaClient
+
+from compiler.problems import ModelplaneError
+
+ENGINE_REGO = Path(__file__).with_name("engine.rego")
+ENGINE_PACKAGE = "modelplane_engine"
+POLICY_ID_PREFIX = "modelplane"
+
+
+def opa_binary() -> str:
+    path = os.environ.get("MODELPLANE_OPA") or shutil.which("opa")
+    if not path:
+        raise ModelplaneError("opa not found on PATH (set MODELPLANE_OPA, or run `make setup` to install it)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_server(timeout: float = 15.0) -> Iterator[str]:
+    """Start `opa run --server` on a free loopback port; yield its URL; stop it afterwards."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                err = (process.stderr.read() if process.stderr else b"").decode(errors="replace").strip()
+                raise ModelplaneError(f"the local OPA server exited at start: {err.splitlines()[0] if err else process.returncode}")
+            try:
+                if requests.get(f"{url}/health", timeout=0.5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise ModelplaneError(f"the local OPA server did not become healthy within {timeout:.0f}s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Engine:
+    """Uploads policies and evaluates all inputs in one request."""
+
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ModelplaneError(f"--opa-url {url}: expected http(s)://host:port")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        self.url = url
+        self.client = OpaClient(
+            host=parsed.hostname, port=port, ssl=parsed.scheme == "https", timeout=timeout, retries=0, token=token
+        )
+
+    def upload(self, policy_dir: Path) -> list[str]:
+        """Put every policy module (not tests) and the engine driver on the server."""
+        modules = sorted(p for p in policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
+        uploaded = []
+        for path in [*modules, ENGINE_REGO]:
+            policy_id = f"{POLICY_ID_PREFIX}/{path.relative_to(path.parent if path == ENGINE_REGO else policy_dir)}"
+            self._put_policy(policy_id, path.read_text(encoding="utf-8"), path)
+            uploaded.append(policy_id)
+        return uploaded
+
+    def _put_policy(self, policy_id: str, text: str, path: Path) -> None:
+        try:
+            self.client.update_policy_from_string(text, policy_id, rego_compat=False)
+        except requests.RequestException as exc:
+            raise ModelplaneError(f"OPA at {self.url} is not reachable: {type(exc).__name__}") from exc
+        except Exception as exc:  # the client raises its own types for compile errors
+            detail = getattr(exc, "message", None) or str(exc)
+            raise ModelplaneError(f"{path}: OPA rejected the policy: {_first_line(detail)}") from exc
+
+    def evaluate(self, items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """`{"packages": [...], "results": {key: {"deny": [...], "warn": [...], "card": {...}}}}`."""
+        try:
+            response = self.client.query_rule({"items": items}, ENGINE_PACKAGE)
+        except requests.Timeout as exc:
+            raise ModelplaneError(f"OPA at {self.url} timed out") from exc
+        except requests.HTTPError as exc:
+            body = exc.response.text if exc.response is not None else ""
+            raise ModelplaneError(f"OPA at {self.url} failed to evaluate the policies: {_first_line(_opa_message(body))}") from exc
+        except requests.RequestException as exc:
+            raise ModelplaneError(f"OPA at {self.url} is not reachable: {type(exc).__name__}") from exc
+        result = response.get("result")
+        if not isinstance(result, dict) or "results" not in result:
+            raise ModelplaneError(
+                f"OPA at {self.url} has no '{ENGINE_PACKAGE}' package loaded; upload the policies or add "
+                "compiler/gate/engine.rego to the server's bundle"
+            )
+        return result
+
+
+def _opa_message(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    errors = data.get("errors") or []
+    if errors and isinstance(errors[0], dict):
+        loc = errors[0].get("location", {})
+        return f"{loc.get('file', '')}:{loc.get('row', '')}: {errors[0].get('message', '')}"
+    return str(data.get("message", body))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "no details"
+
+
+def annotations(policy_dir: Path) -> dict[str, dict[str, Any]]:
+    """Rule id -> METADATA (title, description, custom.severity/remediation), read by `opa inspect`."""
+    try:
+        done = subprocess.run(
+            [opa_binary(), "inspect", "-a", "--format", "json", str(policy_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ModelplaneError("opa inspect timed out reading the policies") from exc
+    if done.returncode != 0:
+        raise ModelplaneError(f"{policy_dir}: the policies do not compile: {_first_line(done.stderr)}")
+    out: dict[str, dict[str, Any]] = {}
+    for entry in json.loads(done.stdout or "{}").get("annotations") or []:
+        notes = entry.get("annotations", {})
+        rule_id = (notes.get("custom") or {}).get("id")
+        if rule_id:
+            out[str(rule_id)] = notes
+    return out

@@ -1,0 +1,136 @@
+"""Compile: resolved specs -> every rendered file, checked against cluster schemas.
+
+The output is a mapping of paths under `rendered/` to text; writing it is `compiler.write`'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+from compiler.manifests import ManifestChecker
+from compiler.problems import Problem
+from compiler.registry import LOCK_FILE, facts_for, load_lock
+from compiler.render.argocd import render_application, render_root
+from compiler.render.base import Output
+from compiler.render.card import render_card
+from compiler.render.monitoring import render_monitoring
+from compiler.render.serving import CHART_DIR, HelmRenderer, render_many
+from compiler.render.training import render_training
+from compiler.repo import Repo, Selection
+from compiler.resolve import Resolved
+
+PROVENANCE = "provenance.json"
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def input_hashes(repo: Repo, env: str) -> dict[str, str]:
+    """Hashes of every file that shapes this environment's output."""
+    files = [repo.environments[env].doc.file] + [m.doc.file for m in repo.models.values()]
+    hashes = {f: sha256((repo.root / f).read_bytes()) for f in files}
+    lock = repo.root / LOCK_FILE
+    if lock.exists():
+        hashes[LOCK_FILE] = sha256(lock.read_bytes())
+    for path in sorted(CHART_DIR.rglob("*")):
+        if path.is_file():
+            hashes[f"chart:{path.relative_to(CHART_DIR)}"] = sha256(path.read_bytes())
+    return dict(sorted(hashes.items()))
+
+
+def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) -> list[Output]:
+    outputs = [serving, *render_monitoring(resolved), render_application(resolved), render_card(resolved, facts)]
+    training = render_training(resolved)
+    if training is not None:
+        outputs.append(training)
+    return sorted(outputs, key=lambda o: o.path)
+
+
+def check_objects(
+    outputs: Iterable[Output], resolved: Resolved, checker: ManifestChecker, prefix: str
+) -> list[Problem]:
+    problems = []
+    for output in outputs:
+        for obj in output.objects:
+            for error in checker.errors(obj, resolved.env.kubernetes_version):
+                name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+                problems.append(
+                    Problem(f"{prefix}/{output.path}", 1, 1, name, f"rendered object fails its schema: {error}", code="render")
+                )
+    return problems
+
+
+def compile_repo(
+    repo: Repo, selection: Selection, helm: HelmRenderer, checker: ManifestChecker
+) -> tuple[dict[str, str], list[Problem]]:
+    """All rendered files (path relative to the output folder -> text) and any schema problems."""
+    lock = load_lock(repo.root)
+    wanted = [r for key, r in sorted(repo.resolved.items()) if selection.wants(*key)]
+    serving = render_many(wanted, helm)
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for env in repo.env_order():
+        if selection.envs and env not in selection.envs:
+            continue
+        in_env = [r for key, r in sorted(repo.resolved.items()) if key[0] == env]
+        for resolved in in_env:
+            model = resolved.model.metadata.name
+            if not selection.wants(env, model):
+                continue
+            facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
+            outputs = model_outputs(resolved, serving[resolved.key], facts)
+            problems += check_objects(outputs, resolved, checker, f"{env}/{model}")
+            files.update({f"{env}/{model}/{o.path}": o.content() for o in outputs})
+        root = render_root(repo.env(env), in_env)
+        files[f"{env}/{root.path}"] = root.content()
+        files[f"{env}/{PROVENANCE}"] = provenance(repo, env, helm.version(), in_env, lock)
+    return files, problems
+
+
+def provenance(repo: Repo, env: str, helm_version: str, in_env: list[Resolved], lock: dict[str, Any]) -> str:
+    """What produced this environment's folder: inputs' hashes, tool versions, pinned registry facts."""
+    models = {
+        r.model.metadata.name: {
+            "source": r.model_file,
+            "registry": facts_for(lock, r.model.registry.name, r.model.registry.version),
+        }
+        for r in in_env
+    }
+    data = {
+        "apiVersion": "modelplane.dev/v1",
+        "kind": "Provenance",
+        "environment": env,
+        "compiler": {"name": "modelplane", "version": __version__},
+        "tools": {"helm": helm_version},
+        "inputs": input_hashes(repo, env),
+        "models": dict(sorted(models.items())),
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def read_tree(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    return {
+        str(p.relative_to(folder)): p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def merge_untouched(current: dict[str, str], new: dict[str, str], selection: Selection) -> dict[str, str]:
+    """With --env/--model, keep what was rendered before for everything not selected."""
+    kept = {}
+    for path, text in current.items():
+        parts = path.split("/")
+        env, model = parts[0], parts[1] if len(parts) > 2 else ""
+        selected = (not selection.envs or env in selection.envs) and (not model or not selection.models or model in selection.models)
+        if not selected:
+            kept[path] = text
+    return {**kept, **new}
