@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 from compiler import __version__
 from compiler.resolve import Resolved
@@ -32,34 +31,26 @@ def sort_keys(value: Any) -> Any:
     return value
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 4096  # never fold long strings (PromQL, commands): folding differs across versions
-    yaml.allow_unicode = True
-    return yaml
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def dump_document(data: Any) -> str:
+    """Block-style YAML with sorted keys. Strings that YAML 1.1 readers (Kubernetes' go-yaml) would
+    take for booleans, such as `on`, come out quoted; long strings are never folded."""
+    return str(
+        yaml.dump(sort_keys(data), Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1 << 16, allow_unicode=True)
+    )
 
 
 def dump_objects(objects: list[dict[str, Any]]) -> str:
-    """Multi-document YAML with sorted keys: the same objects always give the same bytes."""
-    yaml = _yaml()
-    parts = []
-    for obj in objects:
-        buffer = io.StringIO()
-        yaml.dump(sort_keys(obj), buffer)
-        parts.append(buffer.getvalue())
-    return "---\n" + "---\n".join(parts) if parts else ""
-
-
-def dump_document(data: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    _yaml().dump(sort_keys(data), buffer)
-    return buffer.getvalue()
+    """Multi-document YAML: the same objects always give the same bytes."""
+    return "".join("---\n" + dump_document(obj) for obj in objects)
 
 
 def parse_objects(text: str) -> list[Any]:
     """Read back a multi-document YAML file written by `dump_objects`."""
-    return [d for d in _yaml().load_all(text) if d is not None]
+    return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
 
 
 def common_labels(resolved: Resolved) -> dict[str, str]:
