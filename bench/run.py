@@ -57,10 +57,11 @@ def main() -> int:
     parser.add_argument("--skip-helm", action="store_true", help="leave out the helm-rendered serving stage")
     args = parser.parse_args()
 
+    from compiler.render.serving import HelmRenderer
+
     from compiler.gate.check import GateOptions, run_gate
     from compiler.manifests import ManifestChecker
     from compiler.pipeline import compile_repo
-    from compiler.render.serving import HelmRenderer
     from compiler.repo import Selection, load_repo
 
     results: dict[str, float] = {}
@@ -73,13 +74,17 @@ def main() -> int:
         crds = ROOT.parent / "shared" / "reference" / "crds"
         checker = timed("load schemas", results, lambda: ManifestChecker(crds if crds.is_dir() else None))
         if not args.skip_helm:
-            files, problems = timed("compile", results, lambda: compile_repo(repo, Selection(), HelmRenderer(), checker))
+            files, problems = timed(
+                "compile", results, lambda: compile_repo(repo, Selection(), HelmRenderer(), checker)
+            )
             assert not problems, problems[:3]
             results["files"] = len(files)
         report, _ = timed(
             "check",
             results,
-            lambda: run_gate(repo, Selection(), GateOptions(policy_dir=root / "policies", rendered_dir=root / "rendered")),
+            lambda: run_gate(
+                repo, Selection(), GateOptions(policy_dir=root / "policies", rendered_dir=root / "rendered")
+            ),
         )
 
     rss = peak_rss_mib()
@@ -87,8 +92,12 @@ def main() -> int:
     print(f"  validate + resolve : {results['validate']:8.2f} s  ({results['validate'] / pairs * 1000:6.2f} ms/pair)")
     print(f"  load CRD schemas   : {results['load schemas']:8.2f} s")
     if "compile" in results:
-        print(f"  compile (render, check manifests, {int(results['files'])} files): {results['compile']:8.2f} s  ({results['compile'] / pairs * 1000:6.2f} ms/pair)")
-    print(f"  policy check (OPA) : {results['check']:8.2f} s  ({results['check'] / pairs * 1000:6.2f} ms/pair, {len(report.findings)} findings)")
+        print(
+            f"  compile (render, check manifests, {int(results['files'])} files): {results['compile']:8.2f} s  ({results['compile'] / pairs * 1000:6.2f} ms/pair)"
+        )
+    print(
+        f"  policy check (OPA) : {results['check']:8.2f} s  ({results['check'] / pairs * 1000:6.2f} ms/pair, {len(report.findings)} findings)"
+    )
     print(f"  peak RSS           : {rss:8.1f} MiB")
     missed = [k for k in ("validate", "compile", "check") if k in results and results[k] > GOALS[k]]
     if rss > GOALS["rss_mib"]:

@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         else:
             print(
-                f"modelplane {args.command}: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                f"modelplane {args.command}: internal error: {type(exc).__name__}: {exc}"
+                " (run with --debug for details)",
                 file=sys.stderr,
             )
         return 2

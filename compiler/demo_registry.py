@@ -19,7 +19,9 @@ def seed(repo: Repo, tracking_uri: str) -> list[str]:
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    pinned = sorted({(r.model.registry.name, r.model.registry.version, r.model.metadata.team) for r in repo.resolved.values()})
+    pinned = sorted(
+        {(r.model.registry.name, r.model.registry.version, r.model.metadata.team) for r in repo.resolved.values()}
+    )
     done = []
     for name, version, team in pinned:
         try:
@@ -28,7 +30,9 @@ def seed(repo: Repo, tracking_uri: str) -> list[str]:
             client.create_registered_model(name, tags={"team": team})
         latest = max((int(v.version) for v in client.search_model_versions(f"name='{name}'")), default=0)
         for number in range(latest + 1, version + 1):
-            client.create_model_version(name, source=f"s3://acme-models/{name}/{number}", description=f"{name} v{number}")
+            client.create_model_version(
+                name, source=f"s3://acme-models/{name}/{number}", description=f"{name} v{number}"
+            )
         client.set_model_version_tag(name, str(version), APPROVAL_TAG, APPROVED)
         client.set_registered_model_alias(name, "champion", str(version))
         done.append(f"{name} v{version}")

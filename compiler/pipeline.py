@@ -61,7 +61,14 @@ def check_objects(
             for error in checker.errors(obj, resolved.env.kubernetes_version):
                 name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
                 problems.append(
-                    Problem(f"{prefix}/{output.path}", 1, 1, name, f"rendered object fails its schema: {error}", code="render")
+                    Problem(
+                        f"{prefix}/{output.path}",
+                        1,
+                        1,
+                        name,
+                        f"rendered object fails its schema: {error}",
+                        code="render",
+                    )
                 )
     return problems
 
@@ -117,11 +124,7 @@ def provenance(repo: Repo, env: str, helm_version: str, in_env: list[Resolved], 
 def read_tree(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
-    return {
-        str(p.relative_to(folder)): p.read_text(encoding="utf-8")
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def merge_untouched(current: dict[str, str], new: dict[str, str], selection: Selection) -> dict[str, str]:
@@ -130,7 +133,9 @@ def merge_untouched(current: dict[str, str], new: dict[str, str], selection: Sel
     for path, text in current.items():
         parts = path.split("/")
         env, model = parts[0], parts[1] if len(parts) > 2 else ""
-        selected = (not selection.envs or env in selection.envs) and (not model or not selection.models or model in selection.models)
+        selected = (not selection.envs or env in selection.envs) and (
+            not model or not selection.models or model in selection.models
+        )
         if not selected:
             kept[path] = text
     return {**kept, **new}

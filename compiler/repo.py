@@ -84,14 +84,18 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _problem_at(doc: Document, path: tuple[str | int, ...], message: str, hint: str = "", *, key: bool = True) -> Problem:
+def _problem_at(
+    doc: Document, path: tuple[str | int, ...], message: str, hint: str = "", *, key: bool = True
+) -> Problem:
     pos = doc.source.locate(path, at_key=key)
     return Problem(pos.file, pos.line, pos.col, format_path(path), message, hint, code="repo")
 
 
 def _parse(doc: Document) -> tuple[BaseModel | None, list[Problem]]:
     if not isinstance(doc.data, dict):
-        return None, [Problem(doc.file, 1, 1, "", "expected a mapping with apiVersion, kind and metadata", code="schema")]
+        return None, [
+            Problem(doc.file, 1, 1, "", "expected a mapping with apiVersion, kind and metadata", code="schema")
+        ]
     kind = doc.data.get("kind")
     if kind not in KINDS:
         if "kind" not in doc.data:
@@ -112,7 +116,15 @@ def _expected_name(doc: Document, spec: BaseModel, root: Path) -> list[Problem]:
     name = spec.metadata.name  # type: ignore[attr-defined]
     if name != expected:
         where = "folder" if isinstance(spec, Model) else "file"
-        return [_problem_at(doc, ("metadata", "name"), f"name '{name}' differs from its {where} name '{expected}'", f"rename one so both read '{name}'", key=False)]
+        return [
+            _problem_at(
+                doc,
+                ("metadata", "name"),
+                f"name '{name}' differs from its {where} name '{expected}'",
+                f"rename one so both read '{name}'",
+                key=False,
+            )
+        ]
     return []
 
 
@@ -124,13 +136,21 @@ def _check_promotions(repo: Repo) -> list[Problem]:
             continue
         if parent not in repo.environments:
             problems.append(
-                _problem_at(loaded.doc, ("promotesFrom",), f"unknown environment '{parent}'", did_you_mean(parent, list(repo.environments)), key=False)
+                _problem_at(
+                    loaded.doc,
+                    ("promotesFrom",),
+                    f"unknown environment '{parent}'",
+                    did_you_mean(parent, list(repo.environments)),
+                    key=False,
+                )
             )
             continue
         seen, cursor = {name}, parent
         while cursor is not None and cursor in repo.environments:
             if cursor in seen:
-                problems.append(_problem_at(loaded.doc, ("promotesFrom",), f"promotion cycle through '{cursor}'", key=False))
+                problems.append(
+                    _problem_at(loaded.doc, ("promotesFrom",), f"promotion cycle through '{cursor}'", key=False)
+                )
                 break
             seen.add(cursor)
             cursor = repo.env(cursor).promotes_from
@@ -140,7 +160,7 @@ def _check_promotions(repo: Repo) -> list[Problem]:
 def _check_override_names(repo: Repo) -> list[Problem]:
     problems = []
     for loaded in repo.models.values():
-        for env_name in (loaded.doc.data.get("environments") or {}):
+        for env_name in loaded.doc.data.get("environments") or {}:
             if env_name not in repo.environments:
                 problems.append(
                     _problem_at(
@@ -170,7 +190,11 @@ def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[P
         table = repo.models if isinstance(spec, Model) else repo.environments
         name = spec.metadata.name  # type: ignore[attr-defined]
         if name in table:
-            problems.append(_problem_at(doc, ("metadata", "name"), f"'{name}' is already defined in {table[name].doc.file}", key=False))
+            problems.append(
+                _problem_at(
+                    doc, ("metadata", "name"), f"'{name}' is already defined in {table[name].doc.file}", key=False
+                )
+            )
             continue
         table[name] = Loaded(doc, spec)
 

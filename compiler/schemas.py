@@ -8,7 +8,10 @@ from typing import Any
 from compiler.spec.environment import Environment
 from compiler.spec.model import Model
 
-SCHEMA_FILES = {"model.schema.json": Model, "environment.schema.json": Environment}
+SCHEMA_FILES: dict[str, type[Model] | type[Environment]] = {
+    "model.schema.json": Model,
+    "environment.schema.json": Environment,
+}
 
 
 def schema_for(model_cls: type[Model] | type[Environment]) -> dict[str, Any]:

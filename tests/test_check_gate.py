@@ -102,7 +102,9 @@ def test_unreachable_opa_url_is_exit_2(config_repo: Path, capsys: pytest.Capture
     assert "not reachable" in err and "Traceback" not in err
 
 
-def test_shared_server_by_url(config_repo: Path, opa_server: tuple[str, subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_shared_server_by_url(
+    config_repo: Path, opa_server: tuple[str, subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
     url, _ = opa_server
     assert _check(config_repo, "--opa-url", url, "--format", "json") == 0
     assert json.loads(capsys.readouterr().out)["passed"] is True
@@ -117,7 +119,10 @@ def test_shared_server_without_policies_and_no_upload_is_exit_2(
 
 
 def test_opa_killed_mid_run_is_exit_2(
-    config_repo: Path, opa_server: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    config_repo: Path,
+    opa_server: tuple[str, subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, process = opa_server
     original = opa_module.Engine.evaluate
@@ -145,7 +150,10 @@ def test_expired_waiver_is_an_error_at_its_line(config_repo: Path, capsys: pytes
     )
     assert _check(config_repo, "--today", "2026-11-24") == 1
     out = capsys.readouterr().out
-    assert "waivers.yaml:7:14: waivers[0].expires: waiver for MP-IMG-001 on prod/demand-forecast expired on 2026-01-31" in out
+    assert (
+        "waivers.yaml:7:14: waivers[0].expires: waiver for MP-IMG-001 on prod/demand-forecast expired on 2026-01-31"
+        in out
+    )
 
 
 def test_waiver_for_unknown_rule_is_an_error(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

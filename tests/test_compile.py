@@ -40,7 +40,14 @@ def test_layout_per_environment_and_model(config_repo: Path) -> None:
         assert f"{env}/apps.yaml" in tree
         assert f"{env}/provenance.json" in tree
         for model in ("churn", "fraud-detection", "demand-forecast"):
-            for leaf in ("serving.yaml", "training.yaml", "monitoring.yaml", "monitoring.test.yaml", "application.yaml", "MODEL_CARD.md"):
+            for leaf in (
+                "serving.yaml",
+                "training.yaml",
+                "monitoring.yaml",
+                "monitoring.test.yaml",
+                "application.yaml",
+                "MODEL_CARD.md",
+            ):
                 assert f"{env}/{model}/{leaf}" in tree, f"{env}/{model}/{leaf} missing"
 
 
@@ -65,7 +72,18 @@ def test_byte_identical_across_processes_with_different_hash_seeds(config_repo: 
         out = tmp_path / f"out-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(
-            [sys.executable, "-m", "compiler", "--root", str(config_repo), "compile", "--out", str(out), "--crds", str(CRDS)],
+            [
+                sys.executable,
+                "-m",
+                "compiler",
+                "--root",
+                str(config_repo),
+                "compile",
+                "--out",
+                str(out),
+                "--crds",
+                str(CRDS),
+            ],
             env=env,
             capture_output=True,
             text=True,

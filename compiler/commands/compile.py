@@ -15,7 +15,9 @@ from compiler.write import recover, swap_in, write_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--check", action="store_true", help="exit 1 and name stale files when rendered/ is out of date")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 and name stale files when rendered/ is out of date"
+    )
     parser.add_argument("--env", action="append", default=[], help="only this environment (repeatable)")
     parser.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
     parser.add_argument("--out", default=None, help="output folder (default: <root>/rendered)")
@@ -79,5 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if stale:
         swap_in(write_tree(wanted), out)
     pairs = sum(1 for key in repo.resolved if selection.wants(*key))
-    print(f"compiled {pairs} (environment, model) pair(s) into {out}: {len(stale)} file(s) changed, {len(wanted)} in all")
+    print(
+        f"compiled {pairs} (environment, model) pair(s) into {out}: {len(stale)} file(s) changed, {len(wanted)} in all"
+    )
     return 0

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.check:
             write_text_atomic(path, text)
     if args.check and stale:
-        for path in stale:
-            print(f"{path}: stale; run `modelplane schemas` and commit the result")
+        for name in stale:
+            print(f"{name}: stale; run `modelplane schemas` and commit the result")
         return 1
-    print(f"schemas: {len(stale)} file(s) {'stale' if args.check else 'written'}, {len(generate()) - len(stale)} up to date")
+    verb = "stale" if args.check else "written"
+    print(f"schemas: {len(stale)} file(s) {verb}, {len(generate()) - len(stale)} up to date")
     return 0

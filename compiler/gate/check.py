@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.gate.inputs import build_input, locate, rendered_objects
-from compiler.gate.opa import Engine, annotations, local_server
+from compiler.gate.opa import Engine, local_server, rule_annotations
 from compiler.gate.results import CardScore, CheckReport, Finding, Waiver
 from compiler.gate.waivers import load_waivers
 from compiler.problems import ModelplaneError, Problem
@@ -41,7 +41,9 @@ def _server(url: str | None) -> Iterator[str]:
 def _finding(repo: Repo, key: tuple[str, str], level: str, raw: Any, notes: dict[str, dict[str, Any]]) -> Finding:
     env, model = key
     if not isinstance(raw, dict) or not raw.get("id") or not raw.get("msg"):
-        raise ModelplaneError(f"a {level} rule returned {raw!r} for {env}/{model}; rules must return objects with id and msg")
+        raise ModelplaneError(
+            f"a {level} rule returned {raw!r} for {env}/{model}; rules must return objects with id and msg"
+        )
     resolved = repo.resolved[key]
     pos, shown = locate(repo, resolved, raw.get("path"))
     meta = notes.get(str(raw["id"]), {})
@@ -89,7 +91,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     keys = sorted(k for k in repo.resolved if selection.wants(*k))
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
-    notes = annotations(options.policy_dir)
+    notes = rule_annotations(options.policy_dir)
     lock = load_lock(repo.root)
     items = {}
     for key in keys:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from compiler.loader import Position
-from compiler.render.base import parse_objects
 from compiler.problems import KeyPath, format_path
+from compiler.render.base import parse_objects
 from compiler.repo import Repo
 from compiler.resolve import Resolved
 from compiler.spec.types import cpu_millicores, memory_bytes
@@ -35,7 +35,11 @@ def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, str
         for obj in parse_objects(path.read_text(encoding="utf-8")):
             if isinstance(obj, dict) and "kind" in obj:
                 objects.append(
-                    {"apiVersion": str(obj.get("apiVersion")), "kind": str(obj["kind"]), "name": str(obj.get("metadata", {}).get("name"))}
+                    {
+                        "apiVersion": str(obj.get("apiVersion")),
+                        "kind": str(obj["kind"]),
+                        "name": str(obj.get("metadata", {}).get("name")),
+                    }
                 )
     return objects
 

@@ -56,7 +56,9 @@ def local_server(timeout: float = 15.0) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 err = (process.stderr.read() if process.stderr else b"").decode(errors="replace").strip()
-                raise ModelplaneError(f"the local OPA server exited at start: {err.splitlines()[0] if err else process.returncode}")
+                raise ModelplaneError(
+                    f"the local OPA server exited at start: {err.splitlines()[0] if err else process.returncode}"
+                )
             try:
                 if requests.get(f"{url}/health", timeout=0.5).status_code == 200:
                     break
@@ -115,7 +117,9 @@ class Engine:
             raise ModelplaneError(f"OPA at {self.url} timed out") from exc
         except requests.HTTPError as exc:
             body = exc.response.text if exc.response is not None else ""
-            raise ModelplaneError(f"OPA at {self.url} failed to evaluate the policies: {_first_line(_opa_message(body))}") from exc
+            raise ModelplaneError(
+                f"OPA at {self.url} failed to evaluate the policies: {_first_line(_opa_message(body))}"
+            ) from exc
         except requests.RequestException as exc:
             raise ModelplaneError(f"OPA at {self.url} is not reachable: {type(exc).__name__}") from exc
         result = response.get("result")
@@ -143,7 +147,7 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "no details"
 
 
-def annotations(policy_dir: Path) -> dict[str, dict[str, Any]]:
+def rule_annotations(policy_dir: Path) -> dict[str, dict[str, Any]]:
     """Rule id -> METADATA (title, description, custom.severity/remediation), read by `opa inspect`."""
     try:
         done = subprocess.run(

@@ -61,13 +61,31 @@ def load_waivers(
             continue
         if expires < today:
             problems.append(
-                _problem(doc, i, "expires", f"waiver for {w.rule} on {w.environment}/{w.model} expired on {w.expires}", "renew it with a new approval or remove it")
+                _problem(
+                    doc,
+                    i,
+                    "expires",
+                    f"waiver for {w.rule} on {w.environment}/{w.model} expired on {w.expires}",
+                    "renew it with a new approval or remove it",
+                )
             )
         if w.rule not in known_rules:
-            problems.append(_problem(doc, i, "rule", f"unknown rule '{w.rule}'", did_you_mean(w.rule, sorted(known_rules))))
+            problems.append(
+                _problem(doc, i, "rule", f"unknown rule '{w.rule}'", did_you_mean(w.rule, sorted(known_rules)))
+            )
         if w.model not in models:
-            problems.append(_problem(doc, i, "model", f"unknown model '{w.model}'", did_you_mean(w.model, sorted(models))))
+            problems.append(
+                _problem(doc, i, "model", f"unknown model '{w.model}'", did_you_mean(w.model, sorted(models)))
+            )
         if w.environment not in envs:
-            problems.append(_problem(doc, i, "environment", f"unknown environment '{w.environment}'", did_you_mean(w.environment, sorted(envs))))
+            problems.append(
+                _problem(
+                    doc,
+                    i,
+                    "environment",
+                    f"unknown environment '{w.environment}'",
+                    did_you_mean(w.environment, sorted(envs)),
+                )
+            )
         waivers.append(Waiver(w.rule, w.model, w.environment, w.reason, w.approver, w.expires))
     return waivers, problems

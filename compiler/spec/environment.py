@@ -75,5 +75,7 @@ class Environment(SpecModel):
                 f"write the Kubernetes version in quotes, like '1.31': YAML reads an unquoted {value} as a number"
             )
         if value not in SUPPORTED_KUBERNETES:
-            raise ValueError(f"Kubernetes version '{value}' is not supported; use one of {', '.join(SUPPORTED_KUBERNETES)}")
+            raise ValueError(
+                f"Kubernetes version '{value}' is not supported; use one of {', '.join(SUPPORTED_KUBERNETES)}"
+            )
         return value

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from compiler.spec.types import (
-    Cron,
     CpuQuantity,
+    Cron,
     Duration,
     EnvVarName,
     Image,
@@ -44,8 +44,12 @@ class Encryption(SpecModel):
     kms_key: str | None = None
 
 
+def _internal() -> list[DataClass]:
+    return ["internal"]
+
+
 class DataSpec(SpecModel):
-    classification: list[DataClass] = Field(default_factory=lambda: ["internal"])
+    classification: list[DataClass] = Field(default_factory=_internal)
     owner: str | None = Field(default=None, description="who answers for the data (e-mail or handle)")
     encryption: Encryption = Field(default_factory=Encryption)
     protected_attributes: list[str] = Field(default_factory=list)

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from croniter import croniter
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic import BaseModel as _PydanticBase
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
