@@ -95,7 +95,8 @@ def main() -> int:
         per_pair = results["compile"] / pairs * 1000
         print(f"  compile ({int(results['files'])} files): {results['compile']:8.2f} s  ({per_pair:6.2f} ms/pair)")
     per_pair = results["check"] / pairs * 1000
-    print(f"  policy check (OPA) : {results['check']:8.2f} s  ({per_pair:6.2f} ms/pair, {len(report.findings)} findings)")
+    findings = len(report.findings)
+    print(f"  policy check (OPA) : {results['check']:8.2f} s  ({per_pair:6.2f} ms/pair, {findings} findings)")
     print(f"  peak RSS           : {rss:8.1f} MiB")
     missed = [k for k in ("validate", "compile", "check") if k in results and results[k] > GOALS[k]]
     if rss > GOALS["rss_mib"]:
