@@ -1,0 +1,46 @@
+# Modelplane: `make demo` and `make test` do all set-up first (.ci/bootstrap, idempotent).
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools/bin
+VENV := $(CURDIR)/.venv/bin
+export PATH := $(TOOLS):$(PATH)
+export MODELPLANE_TOOLS := $(TOOLS)
+CRDS ?= $(abspath $(CURDIR)/../shared/reference/crds)
+
+.PHONY: setup demo test lint policy-test actionlint pytest render bench clean
+
+setup:
+	@bash .ci/bootstrap
+
+demo: setup
+	$(VENV)/modelplane demo $(if $(wildcard $(CRDS)),--crds $(CRDS))
+
+test: setup lint policy-test actionlint pytest
+
+lint:
+	$(VENV)/ruff check compiler tests bench
+	$(VENV)/mypy compiler
+	$(VENV)/modelplane schemas --check
+
+policy-test:
+	@test -n "$$(find policies -name '*.rego' ! -name '*_test.rego')" || { echo "policy-test: no policies in policies/"; exit 1; }
+	@unformatted=$$(opa fmt --list policies compiler/gate/engine.rego); \
+	  if [ -n "$$unformatted" ]; then echo "policy-test: not formatted (run opa fmt -w): $$unformatted"; exit 1; fi
+	opa check --strict policies compiler/gate/engine.rego
+	opa test policies --coverage --threshold 90 --format json > .tools/opa-coverage.json || \
+	  { opa test policies -v | tail -40; $(VENV)/python -c "import json; print('coverage:', json.load(open('.tools/opa-coverage.json')).get('coverage'))"; exit 1; }
+	@$(VENV)/python -c "import json; print('opa test: policy coverage %.1f%%' % json.load(open('.tools/opa-coverage.json'))['coverage'])"
+
+actionlint:
+	actionlint .github/workflows/*.yml
+
+pytest:
+	$(VENV)/python -m pytest -q
+
+render: setup
+	$(VENV)/modelplane compile $(if $(wildcard $(CRDS)),--crds $(CRDS))
+
+bench: setup
+	$(VENV)/python bench/run.py
+
+clean:
+	rm -rf .venv .tools .modelplane .pytest_cache .mypy_cache .ruff_cache
