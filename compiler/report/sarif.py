@@ -1,0 +1,80 @@
+"""SARIF 2.1.0 for code-scanning dashboards; waived findings carry an external suppression."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from compiler import __version__
+from compiler.gate.results import CheckReport, Finding
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _level(f: Finding) -> str:
+    return "error" if f.level == "deny" else "warning"
+
+
+def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
+    first: dict[str, Finding] = {}
+    for f in findings:
+        first.setdefault(f.rule_id, f)
+    rules = []
+    for rule_id in sorted(first):
+        f = first[rule_id]
+        rules.append(
+            {
+                "id": rule_id,
+                "name": rule_id,
+                "shortDescription": {"text": f.title or rule_id},
+                "fullDescription": {"text": f.description or f.title or rule_id},
+                "help": {"text": f.remediation or "See the policy's description."},
+                "defaultConfiguration": {"level": _level(f)},
+            }
+        )
+    return rules
+
+
+def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index[f.rule_id],
+        "level": _level(f),
+        "message": {"text": f"{f.message} ({f.env}/{f.model})"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f.file},
+                    "region": {"startLine": f.line, "startColumn": f.col},
+                }
+            }
+        ],
+        "properties": {"environment": f.env, "model": f.model, "keyPath": f.path},
+    }
+    if f.waiver is not None:
+        result["suppressions"] = [{"kind": "external", "justification": f.waiver.reason}]
+    return result
+
+
+def render(report: CheckReport) -> str:
+    findings = sorted(report.findings, key=Finding.sort_key)
+    rules = _rules(findings)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    data = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "modelplane",
+                        "version": __version__,
+                        "informationUri": "https://modelplane.dev",
+                        "rules": rules,
+                    }
+                },
+                "results": [_result(f, index) for f in findings],
+            }
+        ],
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
