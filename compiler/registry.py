@@ -65,9 +65,11 @@ def fetch_versions(tracking_uri: str, refs: list[tuple[str, int]]) -> dict[str, 
         try:
             mv = client.get_model_version(name, str(version))
         except MlflowException as exc:
-            if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 continue
-            raise ModelplaneError(f"MLflow registry at {tracking_uri}: {exc.message}") from exc
+            if "Max retries exceeded" in exc.message or "Connection" in exc.message:
+                raise ModelplaneError(f"MLflow registry at {tracking_uri} is not reachable") from exc
+            raise ModelplaneError(f"MLflow registry at {tracking_uri}: {exc.message.splitlines()[0]}") from exc
         except Exception as exc:  # connection refused, bad URI: fail closed with one line
             raise ModelplaneError(f"MLflow registry at {tracking_uri} is not reachable: {exc}") from exc
         out.setdefault(name, {})[str(version)] = {

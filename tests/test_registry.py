@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -93,6 +95,7 @@ def mlflow_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the server forks workers
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -106,10 +109,18 @@ def mlflow_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
             pytest.fail("mlflow server exited at start")
         time.sleep(0.3)
     else:
-        process.kill()
+        _stop(process)
         pytest.fail("mlflow server did not become healthy in 90 s")
     yield url, process
-    process.kill()
+    _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill the server and its workers."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     process.wait()
 
 
@@ -128,11 +139,8 @@ def test_lock_against_a_dead_server_is_exit_2(
     config_repo: Path, mlflow_server: tuple[str, subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, process = mlflow_server
-    process.kill()
-    process.wait()
+    _stop(process)
     monkey_env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
-    import os
-
     old = {k: os.environ.get(k) for k in monkey_env}
     os.environ.update(monkey_env)
     try:
