@@ -39,7 +39,9 @@ def dump_document(data: Any) -> str:
     """Block-style YAML with sorted keys. Strings that YAML 1.1 readers (Kubernetes' go-yaml) would
     take for booleans, such as `on`, come out quoted; long strings are never folded."""
     return str(
-        yaml.dump(sort_keys(data), Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1 << 16, allow_unicode=True)
+        yaml.dump(
+            sort_keys(data), Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1 << 16, allow_unicode=True
+        )
     )
 
 

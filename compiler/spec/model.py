@@ -226,7 +226,12 @@ class AlertRoutes(SpecModel):
 class Monitoring(SpecModel):
     latency_p99_ms: int = Field(ge=1)
     error_rate: float = Field(gt=0, lt=1, description="the highest tolerable share of failed requests")
-    availability_target: float = Field(default=0.99, gt=0, lt=1, description="SLO for burn-rate alerts")
+    availability_target: float = Field(
+        default=0.99,
+        ge=0.95,
+        lt=1,
+        description="SLO for the burn-rate alerts (below 0.95 the fast-burn page could never fire)",
+    )
     drift: Drift | None = None
     accuracy: AccuracyBound | None = None
     fairness: Fairness | None = None

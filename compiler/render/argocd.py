@@ -1,0 +1,95 @@
+"""Argo CD: an `Application` per (model, environment), and an app-of-apps root per environment.
+
+Each model's Application syncs only `rendered/<env>/<model>/{serving,training,monitoring}.yaml`
+(the model card, the promtool files and the Application itself are not cluster objects).
+Sync waves order the child Applications under the root: models holding pii/phi data sync
+first (wave 1) so their access controls and alerts are in place before the rest (wave 2);
+within a wave Argo CD orders by name. The root itself is wave 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.render.base import Output, common_labels
+from compiler.resolve import Resolved
+from compiler.spec.environment import Environment
+
+SYNCED_FILES = "{serving,training,monitoring}.yaml"
+SENSITIVE = {"pii", "phi"}
+
+
+def sync_wave(resolved: Resolved) -> int:
+    return 1 if SENSITIVE & set(resolved.model.data.classification) else 2
+
+
+def _sync_policy(env: Environment) -> dict[str, Any]:
+    policy: dict[str, Any] = {"syncOptions": ["CreateNamespace=true", "ServerSideApply=true"]}
+    if env.argocd.automated:
+        policy["automated"] = {"prune": env.argocd.prune, "selfHeal": env.argocd.self_heal}
+    return policy
+
+
+def application(resolved: Resolved) -> dict[str, Any]:
+    env, name = resolved.env, resolved.model.metadata.name
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": f"{env.metadata.name}-{name}",
+            "namespace": env.argocd.namespace,
+            "labels": common_labels(resolved),
+            "annotations": {"argocd.argoproj.io/sync-wave": str(sync_wave(resolved))},
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": env.argocd.project,
+            "source": {
+                "repoURL": env.argocd.repo_url,
+                "targetRevision": env.argocd.target_revision,
+                "path": f"rendered/{env.metadata.name}/{name}",
+                "directory": {"recurse": False, "include": SYNCED_FILES},
+            },
+            "destination": {"server": env.argocd.destination.server, "namespace": env.namespace},
+            "syncPolicy": _sync_policy(env),
+        },
+    }
+
+
+def render_application(resolved: Resolved) -> Output:
+    return Output("application.yaml", objects=[application(resolved)])
+
+
+def render_root(env: Environment, in_env: list[Resolved]) -> Output:
+    """`rendered/<env>/apps.yaml`: the root Application that syncs every model's Application."""
+    root = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": f"modelplane-{env.metadata.name}",
+            "namespace": env.argocd.namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "modelplane",
+                "app.kubernetes.io/managed-by": "modelplane",
+                "modelplane.dev/environment": env.metadata.name,
+            },
+            "annotations": {
+                "argocd.argoproj.io/sync-wave": "0",
+                "modelplane.dev/models": ",".join(sorted(r.model.metadata.name for r in in_env)),
+            },
+        },
+        "spec": {
+            "project": env.argocd.project,
+            "source": {
+                "repoURL": env.argocd.repo_url,
+                "targetRevision": env.argocd.target_revision,
+                "path": f"rendered/{env.metadata.name}",
+                "directory": {"recurse": True, "include": "*/application.yaml"},
+            },
+            # Application objects live in Argo CD's own namespace on the cluster running Argo CD.
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": env.argocd.namespace},
+            "syncPolicy": _sync_policy(env),
+        },
+    }
+    children = sorted(in_env, key=lambda r: (sync_wave(r), r.model.metadata.name))
+    return Output("apps.yaml", objects=[root, *(application(r) for r in children)])

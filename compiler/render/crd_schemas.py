@@ -1,0 +1,46 @@
+"""Schemas of custom resources, taken from their CustomResourceDefinitions.
+
+A CRD's `openAPIV3Schema` is OpenAPI, not plain JSON Schema: `x-kubernetes-int-or-string`
+means "integer or string" and `nullable` allows null. We rewrite those two so that a JSON Schema
+validator enforces what the API server would, and leave the other `x-kubernetes-*` notes alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _to_json_schema(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _to_json_schema(v) for k, v in node.items()}
+    if out.pop("x-kubernetes-int-or-string", False):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if out.pop("nullable", False) and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def load_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> JSON Schema, for every served version of every CRD in `folder`."""
+    schemas: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        with path.open(encoding="utf-8") as handle:
+            for doc in yaml.load_all(handle, Loader=_Loader):
+                if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                spec = doc["spec"]
+                for version in spec.get("versions", []):
+                    schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                    if version.get("served") and schema:
+                        key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                        schemas[key] = _to_json_schema(schema)
+    return schemas
