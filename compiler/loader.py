@@ -80,8 +80,11 @@ class SourceMap:
     def display_path(self, path: KeyPath) -> KeyPath:
         """The key path as the user wrote it in the file that `path` came from."""
         for cut in range(len(path), -1, -1):
-            if path[:cut] in self.origins:
-                return self.origins[path[:cut]] + path[cut:]
+            head = path[:cut]
+            if head in self.origins:
+                return self.origins[head] + path[cut:]
+            if head in self.values:  # written here, in the file this map belongs to
+                return path
         return path
 
     def has(self, path: KeyPath) -> bool:

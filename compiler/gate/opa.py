@@ -91,23 +91,41 @@ class Engine:
         )
 
     def upload(self, policy_dir: Path) -> list[str]:
-        """Put every policy module (not tests) and the engine driver on the server."""
+        """Put every policy module (not tests) and the engine driver on the server.
+
+        OPA compiles each upload against what it already has, so a module that calls a helper
+        uploaded later fails at first; we retry in passes until nothing more goes in.
+        """
         modules = sorted(p for p in policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
-        uploaded = []
-        for path in [*modules, ENGINE_REGO]:
-            policy_id = f"{POLICY_ID_PREFIX}/{path.relative_to(path.parent if path == ENGINE_REGO else policy_dir)}"
-            self._put_policy(policy_id, path.read_text(encoding="utf-8"), path)
-            uploaded.append(policy_id)
+        pending = {f"{POLICY_ID_PREFIX}/{p.relative_to(policy_dir)}": p for p in modules}
+        pending[f"{POLICY_ID_PREFIX}/engine.rego"] = ENGINE_REGO
+        uploaded: list[str] = []
+        while pending:
+            failures: dict[str, str] = {}
+            for policy_id, path in sorted(pending.items()):
+                error = self._put_policy(policy_id, path.read_text(encoding="utf-8"))
+                if error is None:
+                    uploaded.append(policy_id)
+                else:
+                    failures[policy_id] = f"{path}: OPA rejected the policy: {error}"
+            if len(failures) == len(pending):
+                raise ModelplaneError(next(iter(sorted(failures.values()))))
+            pending = {k: v for k, v in pending.items() if k in failures}
         return uploaded
 
-    def _put_policy(self, policy_id: str, text: str, path: Path) -> None:
+    def _put_policy(self, policy_id: str, text: str) -> str | None:
+        """Upload one module; the compile error's first line if OPA rejects it."""
         try:
             self.client.update_policy_from_string(text, policy_id, rego_compat=False)
         except requests.RequestException as exc:
             raise ModelplaneError(f"OPA at {self.url} is not reachable: {type(exc).__name__}") from exc
         except Exception as exc:  # the client raises its own types for compile errors
-            detail = getattr(exc, "message", None) or str(exc)
-            raise ModelplaneError(f"{path}: OPA rejected the policy: {_first_line(detail)}") from exc
+            errors = getattr(exc, "errors", None) or []
+            if errors and isinstance(errors[0], dict):
+                loc = errors[0].get("location") or {}
+                return f"line {loc.get('row', '?')}: {errors[0].get('message', '')}"
+            return _first_line(getattr(exc, "message", None) or str(exc))
+        return None
 
     def evaluate(self, items: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """`{"packages": [...], "results": {key: {"deny": [...], "warn": [...], "card": {...}}}}`."""
