@@ -1,0 +1,25 @@
+package modelplane.ownership_test
+
+import data.modelplane.ownership
+import data.modelplane_fixtures as f
+
+test_no_owners_blocks if {
+	doc := object.union(f.dev, {"model": {"metadata": {"owners": []}}})
+	f.ids(ownership.deny) == {"MP-OWN-001"} with input as doc
+}
+
+test_no_pager_blocks_prod if {
+	doc := object.union(f.prod, {"model": {"monitoring": {"alertRoutes": {"pagerduty": null}}}})
+	f.ids(ownership.deny) == {"MP-OWN-002"} with input as doc
+}
+
+test_no_pager_warns_in_staging if {
+	doc := object.union(f.staging, {"model": {"monitoring": {"alertRoutes": {"pagerduty": null}}}})
+	count(ownership.deny) == 0 with input as doc
+	f.ids(ownership.warn) == {"MP-OWN-002"} with input as doc
+}
+
+test_owned_and_paged_passes if {
+	count(ownership.deny) == 0 with input as f.prod
+	count(ownership.warn) == 0 with input as f.staging
+}
