@@ -196,7 +196,8 @@ class _Builder:
 
     def _scalar(self, node: Node, path: KeyPath) -> Any:
         if node.tag not in _PLAIN_TAGS:
-            raise self._fail(node, path, f"unsupported YAML tag '{node.tag}'", "remove the tag")
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise self._fail(node, path, f"unsupported YAML tag '{tag}'", "remove the tag")
         text = str(node.value)
         if getattr(node, "style", None):  # quoted or block scalars are always strings
             return text

@@ -43,6 +43,8 @@ class Repo:
     models: dict[str, Loaded] = field(default_factory=dict)
     environments: dict[str, Loaded] = field(default_factory=dict)
     resolved: dict[tuple[str, str], Resolved] = field(default_factory=dict)
+    # Environments whose file exists but is invalid: overrides naming them are not "unknown".
+    invalid_envs: set[str] = field(default_factory=set)
 
     def env(self, name: str) -> Environment:
         spec = self.environments[name].spec
@@ -132,7 +134,7 @@ def _check_promotions(repo: Repo) -> list[Problem]:
     problems = []
     for name, loaded in repo.environments.items():
         parent = repo.env(name).promotes_from
-        if parent is None:
+        if parent is None or parent in repo.invalid_envs:
             continue
         if parent not in repo.environments:
             problems.append(
@@ -140,7 +142,7 @@ def _check_promotions(repo: Repo) -> list[Problem]:
                     loaded.doc,
                     ("promotesFrom",),
                     f"unknown environment '{parent}'",
-                    did_you_mean(parent, list(repo.environments)),
+                    did_you_mean(parent, list(repo.environments), "known environments"),
                     key=False,
                 )
             )
@@ -161,13 +163,13 @@ def _check_override_names(repo: Repo) -> list[Problem]:
     problems = []
     for loaded in repo.models.values():
         for env_name in loaded.doc.data.get("environments") or {}:
-            if env_name not in repo.environments:
+            if env_name not in repo.environments and env_name not in repo.invalid_envs:
                 problems.append(
                     _problem_at(
                         loaded.doc,
                         ("environments", env_name),
                         f"unknown environment '{env_name}'",
-                        did_you_mean(env_name, list(repo.environments)),
+                        did_you_mean(env_name, list(repo.environments), "known environments"),
                     )
                 )
     return problems
@@ -180,11 +182,13 @@ def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[P
     for path in files if files is not None else discover(root):
         doc, found = load_yaml(path, _display(path, root))
         problems += found
-        if doc is None:
-            continue
-        spec, found = _parse(doc)
-        problems += found
+        spec = None
+        if doc is not None:
+            spec, found = _parse(doc)
+            problems += found
         if spec is None:
+            if path.parent.name == "environments":
+                repo.invalid_envs.add(path.stem)
             continue
         problems += _expected_name(doc, spec, root)
         table = repo.models if isinstance(spec, Model) else repo.environments

@@ -67,7 +67,7 @@ def allowed_keys(model_cls: type[BaseModel], loc: KeyPath) -> list[str]:
     return []
 
 
-def did_you_mean(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str], noun: str = "allowed keys") -> str:
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f"did you mean '{lowered[word.lower()]}'?"
@@ -75,7 +75,7 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     if close:
         return f"did you mean '{close[0]}'?"
     if choices:
-        return "allowed keys: " + ", ".join(sorted(choices))
+        return f"{noun}: " + ", ".join(sorted(choices))
     return ""
 
 
@@ -86,6 +86,8 @@ def _describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return repr(value)
 
 

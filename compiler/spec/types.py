@@ -66,7 +66,7 @@ def _number_to_text(value: Any) -> Any:
 
 def _check_dns_label(value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError("expected a name (a string)")
+        raise ValueError(f"expected a name (a string), got {value!r}")
     if len(value) > 63 or not _DNS_LABEL.match(value):
         raise ValueError(
             f"'{value}' is not a valid Kubernetes name: use at most 63 lower-case letters, digits"
