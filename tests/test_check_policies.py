@@ -1,0 +1,313 @@
+"""Every starter policy against the real OPA server: a passing spec, and a failing one that points at
+the YAML line to change with the rule's id."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import main
+from tests.conftest import ROOT, require_tool
+
+CHURN = "models/churn/model.yaml"
+FRAUD = "models/fraud-detection/model.yaml"
+DEMAND = "models/demand-forecast/model.yaml"
+PINNED = "churn-serving@sha256:4f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a10"
+
+# (rule, file, old text, new text, environment, file reported, line holding `at`, column of `at` in it, key path)
+CASES = [
+    ("MP-REG-001", CHURN, "  version: 7", "  version: 8", "prod", CHURN, "  version: 8", "8", "registry.version"),
+    (
+        "MP-CARD-001",
+        CHURN,
+        "  rollbackPlan: Argo Rollouts aborts the canary on error-rate or latency breach;"
+        " otherwise pin the previous registry version and merge.\n",
+        "",
+        "prod",
+        CHURN,
+        "card:",
+        "card",
+        "card.rollbackPlan",
+    ),
+    (
+        "MP-ROLL-001",
+        CHURN,
+        "      replicas: {min: 3, max: 12}",
+        "      replicas: {min: 3, max: 12}\n      rollout: {strategy: rolling, steps: []}",
+        "prod",
+        CHURN,
+        "      rollout: {strategy: rolling, steps: []}",
+        "rolling",
+        "environments.prod.serving.rollout.strategy",
+    ),
+    (
+        "MP-ROLL-002",
+        CHURN,
+        "    analysis:\n      maxErrorRate: 0.02\n      maxLatencyP99Ms: 120\n",
+        "",
+        "prod",
+        CHURN,
+        "    strategy: canary",
+        "strategy",
+        "serving.rollout",
+    ),
+    (
+        "MP-RES-001",
+        CHURN,
+        '    limits: {cpu: "1", memory: 2Gi}\n',
+        "",
+        "prod",
+        CHURN,
+        "  resources:",
+        "resources",
+        "serving.resources.limits.cpu",
+    ),
+    (
+        "MP-IMG-001",
+        CHURN,
+        PINNED,
+        "churn-serving:7.0.1",
+        "prod",
+        CHURN,
+        "  image: ghcr.io/acme/churn-serving:7.0.1",
+        "ghcr.io",
+        "serving.image",
+    ),
+    (
+        "MP-OWN-002",
+        FRAUD,
+        ", pagerduty: payments-oncall}",
+        "}",
+        "prod",
+        FRAUD,
+        "  alertRoutes:",
+        "{",
+        "monitoring.alertRoutes",
+    ),
+    (
+        "MP-DATA-001",
+        CHURN,
+        "    atRest: true",
+        "    atRest: false",
+        "dev",
+        CHURN,
+        "    atRest: false",
+        "false",
+        "data.encryption.atRest",
+    ),
+    (
+        "MP-DATA-002",
+        CHURN,
+        "  owner: data-governance@acme.example\n",
+        "",
+        "dev",
+        CHURN,
+        "data:",
+        "data",
+        "data.owner",
+    ),
+    (
+        "MP-FAIR-001",
+        CHURN,
+        "  fairness: {metric: disparate_impact, min: 0.8, max: 1.25, attributes: [age_band, gender]}\n",
+        "",
+        "prod",
+        CHURN,
+        "  protectedAttributes:",
+        "[",
+        "data.protectedAttributes",
+    ),
+    (
+        "MP-ACC-001",
+        CHURN,
+        "  acceptance: {metric: auc, min: 0.85}",
+        "  acceptance: {metric: auc, min: 0.7}",
+        "prod",
+        CHURN,
+        "  acceptance: {metric: auc, min: 0.7}",
+        "0.7",
+        "training.acceptance.min",
+    ),
+    (
+        "MP-SEC-001",
+        DEMAND,
+        '    FORECAST_HORIZON_DAYS: "14"',
+        '    FORECAST_HORIZON_DAYS: "14"\n    DB_PASSWORD: hunter2',
+        "dev",
+        DEMAND,
+        "    DB_PASSWORD: hunter2",
+        "hunter2",
+        "serving.env.DB_PASSWORD",
+    ),
+    (
+        "MP-SEC-002",
+        DEMAND,
+        '    FORECAST_HORIZON_DAYS: "14"',
+        '    FORECAST_HORIZON_DAYS: "14"\n    UPSTREAM: AKIAIOSFODNN7EXAMPLE',
+        "dev",
+        DEMAND,
+        "    UPSTREAM: AKIA",
+        "AKIA",
+        "serving.env.UPSTREAM",
+    ),
+    (
+        "MP-COST-001",
+        FRAUD,
+        "  replicas: {min: 4, max: 20, targetCPUUtilization: 60}",
+        "  replicas: {min: 4, max: 70, targetCPUUtilization: 60}",
+        "prod",
+        FRAUD,
+        "  replicas: {min: 4, max: 70",
+        "70",
+        "serving.replicas.max",
+    ),
+    (
+        "MP-COST-002",
+        FRAUD,
+        '    requests: {cpu: "1", memory: 2Gi}',
+        '    requests: {cpu: "1", memory: 14Gi}',
+        "prod",
+        FRAUD,
+        "  replicas: {min: 4, max: 20",
+        "20",
+        "serving.replicas.max",
+    ),
+    (
+        "MP-COST-003",
+        DEMAND,
+        "      spot: false",
+        "      spot: true",
+        "prod",
+        DEMAND,
+        "      spot: true",
+        "true",
+        "environments.prod.training.spot",
+    ),
+]
+
+
+@pytest.fixture()
+def config_repo(tmp_path: Path) -> Path:
+    require_tool("opa")
+    for name in ("models", "environments", "policies", "rendered"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
+    return tmp_path
+
+
+def _check(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main(["--root", str(root), "check", "--format", "json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _position(text: str, at: str, col_of: str) -> tuple[int, int]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(at):
+            return number, line.index(col_of) + 1
+    raise AssertionError(f"{at!r} not found")
+
+
+def test_the_example_repository_passes_every_policy(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _check(config_repo, capsys)
+    assert code == 0
+    assert report["summary"]["errors"] == 0
+    assert report["packages"] == [
+        "acceptance",
+        "card",
+        "cost",
+        "fairness",
+        "images",
+        "ownership",
+        "privacy",
+        "registry",
+        "resources",
+        "rollout",
+        "secrets",
+    ]
+    assert all(card["score"] == 100 for card in report["cards"] if card["env"] == "prod")
+
+
+@pytest.mark.parametrize("rule,file,old,new,env,reported,at,col_of,path", CASES, ids=[f"{c[0]}-{c[4]}" for c in CASES])
+def test_a_violation_points_at_the_line_to_change(
+    config_repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    rule: str,
+    file: str,
+    old: str,
+    new: str,
+    env: str,
+    reported: str,
+    at: str,
+    col_of: str,
+    path: str,
+) -> None:
+    spec = config_repo / file
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+    code, report = _check(config_repo, capsys, "--env", env)
+    assert code == 1
+    blocking = [f for f in report["findings"] if f["blocking"]]
+    assert {f["rule_id"] for f in blocking} == {rule}
+    line, col = _position((config_repo / reported).read_text(encoding="utf-8"), at, col_of)
+    assert {(f["file"], f["line"], f["col"], f["path"]) for f in blocking} >= {(reported, line, col, path)}
+    finding = blocking[0]
+    assert finding["title"] and finding["remediation"], "METADATA title and remediation are shown"
+
+
+def test_unapproved_registry_version_blocks_prod(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = json.loads((config_repo / "modelplane.lock").read_text())
+    lock["models"]["churn"]["7"]["tags"]["approval"] = "pending"
+    (config_repo / "modelplane.lock").write_text(json.dumps(lock))
+    code, report = _check(config_repo, capsys, "--env", "prod")
+    assert code == 1
+    [finding] = [f for f in report["findings"] if f["blocking"]]
+    assert (finding["rule_id"], finding["file"], finding["line"], finding["col"]) == ("MP-REG-002", CHURN, 13, 12)
+
+
+def test_incomplete_card_scores_and_blocks_only_prod(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = config_repo / DEMAND
+    spec.write_text(spec.read_text().replace("  rollbackPlan: Pin", "  caveats: Pin"))
+    code, report = _check(config_repo, capsys)
+    assert code == 1
+    cards = {(c["env"], c["model"]): c for c in report["cards"]}
+    assert cards[("prod", "demand-forecast")]["score"] == 87
+    assert cards[("prod", "demand-forecast")]["missing"] == ["rollbackPlan"]
+    assert cards[("staging", "demand-forecast")]["score"] == 100
+    assert {(f["env"], f["rule_id"]) for f in report["findings"] if f["blocking"]} == {("prod", "MP-CARD-001")}
+
+
+def test_waived_findings_are_reported_apart(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "demand-forecast")
+    assert code == 0
+    [waived] = [f for f in report["findings"] if f["waiver"]]
+    assert waived["rule_id"] == "MP-ROLL-001" and waived["blocking"] is False
+    assert waived["waiver"]["approver"] == "@acme/ml-platform"
+    (config_repo / "policies/waivers.yaml").write_text("waivers: []\n")
+    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "demand-forecast")
+    assert code == 1
+    assert [f["rule_id"] for f in report["findings"] if f["blocking"]] == ["MP-ROLL-001"]
+
+
+@pytest.mark.parametrize(
+    "fmt,marker",
+    [
+        ("text", "error: [MP-IMG-001]"),
+        ("github", "::error file=models/churn/model.yaml,line="),
+        ("sarif", '"ruleId": "MP-IMG-001"'),
+        ("junit", 'type="MP-IMG-001"'),
+        ("markdown", "| prod | churn | `MP-IMG-001` |"),
+    ],
+)
+def test_every_format_from_the_cli(
+    config_repo: Path, capsys: pytest.CaptureFixture[str], fmt: str, marker: str
+) -> None:
+    spec = config_repo / CHURN
+    spec.write_text(spec.read_text().replace(PINNED, "churn-serving:7.0.1"))
+    capsys.readouterr()
+    assert main(["--root", str(config_repo), "check", "--env", "prod", "--format", fmt]) == 1
+    assert marker in capsys.readouterr().out
