@@ -8,7 +8,8 @@ from compiler.gate.results import CheckReport, Finding
 def finding_line(f: Finding) -> str:
     level = "error" if f.level == "deny" else "warning"
     where = f" — {f.path}" if f.path else ""
-    return f"{f.file}:{f.line}:{f.col}: {level}: [{f.rule_id}] {f.message} ({f.env}/{f.model}){where}"
+    message = " ".join(f.message.split())  # one finding, one line, whatever the rule wrote
+    return f"{f.file}:{f.line}:{f.col}: {level}: [{f.rule_id}] {message} ({f.env}/{f.model}){where}"
 
 
 def render(report: CheckReport) -> str:
