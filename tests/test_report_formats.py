@@ -126,8 +126,8 @@ def test_markdown_tables() -> None:
     out = FORMATS["markdown"](_report())
     assert out.startswith("## ❌ Modelplane policy check failed")
     assert (
-        "| prod | churn | `MP-IMG-001` | image x:1 is not pinned, by digest: 100% really | `models/churn/model.yaml:18` |"
-        in out
+        "| prod | churn | `MP-IMG-001` | image x:1 is not pinned, by digest: 100% really"
+        " | `models/churn/model.yaml:18` |" in out
     )
     assert (
         "| prod | demand-forecast | `MP-ROLL-001` | Batch model \\| rolling is fine | @acme/ml-platform | 2027-06-30 |"
