@@ -186,7 +186,7 @@ def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[P
         if doc is not None:
             spec, found = _parse(doc)
             problems += found
-        if spec is None:
+        if doc is None or spec is None:
             if path.parent.name == "environments":
                 repo.invalid_envs.add(path.stem)
             continue
