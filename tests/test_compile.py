@@ -190,3 +190,11 @@ def test_sigkill_at_any_moment_never_mixes_old_and_new(config_repo: Path) -> Non
         assert state in (old, new), f"mixed output after a kill at {delay}s"
         if state == new:
             break
+
+
+def test_committed_rendered_output_is_current(tmp_path: Path) -> None:
+    """rendered/ in git is exactly what compile produces from the committed specs (what CI's --check enforces)."""
+    require_tool("helm")
+    out = tmp_path / "rendered"
+    assert main(["--root", str(ROOT), "compile", "--crds", str(CRDS), "--out", str(out)]) == 0
+    assert read_tree(ROOT / "rendered") == read_tree(out), "run `make render` and commit rendered/"
