@@ -175,3 +175,15 @@ def test_bad_specs_stop_the_check_before_opa(config_repo: Path, capsys: pytest.C
     spec.write_text(spec.read_text().replace("  team: growth-ds", "  teem: growth-ds"))
     assert _check(config_repo) == 1
     assert "did you mean 'team'?" in capsys.readouterr().out
+
+
+def test_opa_that_never_answers_times_out_with_exit_2(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are queued but never answered
+        port = silent.getsockname()[1]
+        assert _check(config_repo, "--opa-url", f"http://127.0.0.1:{port}", "--timeout", "1") == 2
+    err = capsys.readouterr().err
+    assert "OPA" in err and "Traceback" not in err
