@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -84,6 +87,16 @@ def _card(key: tuple[str, str], raw: Any) -> CardScore | None:
     )
 
 
+def _annotations(options: GateOptions) -> dict[str, dict[str, Any]]:
+    """Rule METADATA via `opa inspect`; with a shared server, a missing local opa only costs the titles."""
+    if options.opa_url and not (os.environ.get("MODELPLANE_OPA") or shutil.which("opa")):
+        print(
+            "modelplane check: note: opa is not on PATH, so rule titles and remediation are not shown", file=sys.stderr
+        )
+        return {}
+    return rule_annotations(options.policy_dir)
+
+
 def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[CheckReport, list[Problem]]:
     modules = [p for p in options.policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego")]
     if not modules:
@@ -91,7 +104,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     keys = sorted(k for k in repo.resolved if selection.wants(*k))
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
-    notes = rule_annotations(options.policy_dir)
+    notes = _annotations(options)
     lock = load_lock(repo.root)
     items = {}
     for key in keys:
