@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from compiler.registry import APPROVAL_TAG, APPROVED
+from compiler.registry import APPROVAL_TAG, APPROVED, quiet_mlflow
 from compiler.repo import Repo
 
 
 def seed(repo: Repo, tracking_uri: str) -> list[str]:
     """Register every pinned version (and the ones before it); mark the pinned one approved."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
+
+    quiet_mlflow()
 
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

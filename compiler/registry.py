@@ -7,6 +7,7 @@ so they stay offline and reproducible, and a reviewer sees registry changes in t
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,12 @@ LOCK_FILE = "modelplane.lock"
 LOCK_VERSION = 1
 APPROVAL_TAG = "approval"
 APPROVED = "approved"
+
+
+def quiet_mlflow() -> None:
+    """MLflow logs database migrations at INFO on first use; users only need warnings."""
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load_lock(root: Path) -> dict[str, Any]:
@@ -59,6 +66,7 @@ def fetch_versions(tracking_uri: str, refs: list[tuple[str, int]]) -> dict[str, 
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    quiet_mlflow()
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, version in sorted(set(refs)):
