@@ -87,9 +87,6 @@ class SourceMap:
                 return path
         return path
 
-    def has(self, path: KeyPath) -> bool:
-        return path in self.values
-
     def subtree(self, prefix: KeyPath) -> SourceMap:
         """The map of the document under `prefix`, with paths made relative to it."""
         n = len(prefix)

@@ -165,7 +165,3 @@ class HelmRenderer:
 
 def render_many(pairs: Sequence[Resolved], helm: HelmRenderer) -> dict[tuple[str, str], Output]:
     return helm.render_many(pairs)
-
-
-def render_serving(resolved: Resolved, helm: HelmRenderer) -> Output:
-    return helm.render_many([resolved])[resolved.key]

@@ -174,8 +174,3 @@ def memory_bytes(value: str) -> int:
     if not match:
         raise ValueError(f"not a memory quantity: {value}")
     return int(Decimal(match.group(1)) * _MEMORY_FACTORS[match.group(3) or ""])
-
-
-def image_is_pinned(image: str) -> bool:
-    match = _IMAGE.match(image)
-    return bool(match and match.group("digest"))
