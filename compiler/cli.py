@@ -48,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return exc.exit_code
+    except OSError as exc:  # a file or folder we could not read or write: say which
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"modelplane {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 2
     except KeyboardInterrupt:
         print(f"modelplane {args.command}: interrupted", file=sys.stderr)
         return 130

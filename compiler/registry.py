@@ -67,7 +67,10 @@ def fetch_versions(tracking_uri: str, refs: list[tuple[str, int]]) -> dict[str, 
     from mlflow.tracking import MlflowClient
 
     quiet_mlflow()
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    except MlflowException as exc:
+        raise ModelplaneError(f"--tracking-uri {tracking_uri}: {exc.message.strip().splitlines()[0]}") from exc
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, version in sorted(set(refs)):
         try:

@@ -198,3 +198,19 @@ def test_committed_rendered_output_is_current(tmp_path: Path) -> None:
     out = tmp_path / "rendered"
     assert main(["--root", str(ROOT), "compile", "--crds", str(CRDS), "--out", str(out)]) == 0
     assert read_tree(ROOT / "rendered") == read_tree(out), "run `make render` and commit rendered/"
+
+
+def test_unwritable_output_is_one_line(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _compile(config_repo, "--out", "/proc/modelplane-cannot-write/rendered") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("modelplane compile: error: ") and "/proc/modelplane-cannot-write" in err
+    assert "Traceback" not in err
+
+
+def test_missing_helm_is_one_line(
+    config_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPLANE_HELM", str(config_repo / "no-helm-here"))
+    assert _compile(config_repo) == 2
+    err = capsys.readouterr().err
+    assert "does not run" in err and "Traceback" not in err

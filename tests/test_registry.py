@@ -152,3 +152,10 @@ def test_lock_against_a_dead_server_is_exit_2(
                 os.environ[k] = v
     err = capsys.readouterr().err
     assert "not reachable" in err and "Traceback" not in err
+
+
+def test_unsupported_tracking_uri_is_one_line(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _lock(config_repo, "foo://bar") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("modelplane lock: error: ") and "foo://bar" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
