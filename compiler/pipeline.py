@@ -31,17 +31,16 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def input_hashes(repo: Repo, env: str) -> dict[str, str]:
-    """Hashes of every file that shapes this environment's output."""
-    files = [repo.environments[env].doc.file] + [m.doc.file for m in repo.models.values()]
-    hashes = {f: sha256((repo.root / f).read_bytes()) for f in files}
+def shared_input_hashes(repo: Repo) -> dict[str, str]:
+    """Hashes of the inputs every environment shares (models, lock, chart), read once per compile."""
+    hashes = {m.doc.file: sha256((repo.root / m.doc.file).read_bytes()) for m in repo.models.values()}
     lock = repo.root / LOCK_FILE
     if lock.exists():
         hashes[LOCK_FILE] = sha256(lock.read_bytes())
     for path in sorted(CHART_DIR.rglob("*")):
         if path.is_file():
             hashes[f"chart:{path.relative_to(CHART_DIR)}"] = sha256(path.read_bytes())
-    return dict(sorted(hashes.items()))
+    return hashes
 
 
 def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) -> list[Output]:
@@ -78,6 +77,7 @@ def compile_repo(
 ) -> tuple[dict[str, str], list[Problem]]:
     """All rendered files (path relative to the output folder -> text) and any schema problems."""
     lock = load_lock(repo.root)
+    shared = shared_input_hashes(repo)
     wanted = [r for key, r in sorted(repo.resolved.items()) if selection.wants(*key)]
     serving = render_many(wanted, helm)
     files: dict[str, str] = {}
@@ -96,12 +96,15 @@ def compile_repo(
             files.update({f"{env}/{model}/{o.path}": o.content() for o in outputs})
         root = render_root(repo.env(env), in_env)
         files[f"{env}/{root.path}"] = root.content()
-        files[f"{env}/{PROVENANCE}"] = provenance(repo, env, helm.version(), in_env, lock)
+        files[f"{env}/{PROVENANCE}"] = provenance(repo, env, helm.version(), in_env, lock, shared)
     return files, problems
 
 
-def provenance(repo: Repo, env: str, helm_version: str, in_env: list[Resolved], lock: dict[str, Any]) -> str:
+def provenance(
+    repo: Repo, env: str, helm_version: str, in_env: list[Resolved], lock: dict[str, Any], shared: dict[str, str]
+) -> str:
     """What produced this environment's folder: inputs' hashes, tool versions, pinned registry facts."""
+    env_file = repo.environments[env].doc.file
     models = {
         r.model.metadata.name: {
             "source": r.model_file,
@@ -115,7 +118,7 @@ def provenance(repo: Repo, env: str, helm_version: str, in_env: list[Resolved], 
         "environment": env,
         "compiler": {"name": "modelplane", "version": __version__},
         "tools": {"helm": helm_version},
-        "inputs": input_hashes(repo, env),
+        "inputs": dict(sorted({**shared, env_file: sha256((repo.root / env_file).read_bytes())}.items())),
         "models": dict(sorted(models.items())),
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"

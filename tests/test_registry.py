@@ -135,21 +135,16 @@ def test_lock_from_an_mlflow_server(config_repo: Path, mlflow_server: tuple[str,
 
 
 def test_lock_against_a_dead_server_is_exit_2(
-    config_repo: Path, mlflow_server: tuple[str, subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
+    config_repo: Path,
+    mlflow_server: tuple[str, subprocess.Popen[bytes]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, process = mlflow_server
     _stop(process)
-    monkey_env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
-    old = {k: os.environ.get(k) for k in monkey_env}
-    os.environ.update(monkey_env)
-    try:
-        assert _lock(config_repo, url) == 2
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    assert _lock(config_repo, url) == 2
     err = capsys.readouterr().err
     assert "not reachable" in err and "Traceback" not in err
 

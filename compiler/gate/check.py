@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,7 @@ class GateOptions:
 @contextmanager
 def _server(url: str | None) -> Iterator[str]:
     if url:
-        with nullcontext(url) as shared:
-            yield shared
+        yield url
     else:
         with local_server() as local:
             yield local

@@ -136,8 +136,6 @@ class HelmRenderer:
 
     async def _template(self, resolved: Resolved, gate: asyncio.Semaphore) -> list[dict[str, Any]]:
         async with gate:
-            if self._chart is None:
-                self._chart = await self.client.get_chart(self.chart_dir)
             try:
                 docs = await self.client.template_resources(
                     self._chart,
@@ -155,7 +153,7 @@ class HelmRenderer:
     def render_many(self, pairs: Sequence[Resolved]) -> dict[tuple[str, str], Output]:
         async def run_all() -> list[list[dict[str, Any]]]:
             gate = asyncio.Semaphore(CONCURRENCY)
-            if pairs:  # load the chart once before fanning out
+            if pairs and self._chart is None:  # `helm show chart` once per renderer, before fanning out
                 self._chart = await self.client.get_chart(self.chart_dir)
             return await asyncio.gather(*(self._template(r, gate) for r in pairs))
 
