@@ -18,7 +18,9 @@ test: setup lint policy-test actionlint pytest
 
 lint:
 	$(VENV)/ruff check compiler tests bench
-	$(VENV)/mypy compiler
+	@# mypy reads the package under its import name, `modelplane`, through a link to compiler/.
+	@mkdir -p .tools/mypy-path && ln -sfn $(CURDIR)/compiler .tools/mypy-path/modelplane
+	MYPYPATH=.tools/mypy-path $(VENV)/mypy -p modelplane
 	$(VENV)/modelplane schemas --check
 
 policy-test:

@@ -57,11 +57,11 @@ def main() -> int:
     parser.add_argument("--skip-helm", action="store_true", help="leave out the helm-rendered serving stage")
     args = parser.parse_args()
 
-    from compiler.gate.check import GateOptions, run_gate
-    from compiler.manifests import ManifestChecker
-    from compiler.pipeline import compile_repo
-    from compiler.render.serving import HelmRenderer
-    from compiler.repo import Selection, load_repo
+    from modelplane.gate.check import GateOptions, run_gate
+    from modelplane.manifests import ManifestChecker
+    from modelplane.pipeline import compile_repo
+    from modelplane.render.serving import HelmRenderer
+    from modelplane.repo import Selection, load_repo
 
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="modelplane-bench-") as tmp:

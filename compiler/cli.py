@@ -1,4 +1,4 @@
-"""`modelplane` command line: builds the parser and dispatches to `compiler.commands.<verb>`."""
+"""`modelplane` command line: builds the parser and dispatches to `modelplane.commands.<verb>`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from compiler import __version__
-from compiler.problems import ModelplaneError
+from modelplane import __version__
+from modelplane.problems import ModelplaneError
 
 COMMANDS = {
     "validate": "check model and environment YAML against the spec",
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", default=".", help="the config repository (default: current folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"compiler.commands.{name}")
+        module = importlib.import_module(f"modelplane.commands.{name}")
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command)
     return parser
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    module = importlib.import_module(f"compiler.commands.{args.command}")
+    module = importlib.import_module(f"modelplane.commands.{args.command}")
     try:
         return int(module.run(args))
     except ModelplaneError as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.registry import APPROVAL_TAG, APPROVED, quiet_mlflow
-from compiler.repo import Repo
+from modelplane.registry import APPROVAL_TAG, APPROVED, quiet_mlflow
+from modelplane.repo import Repo
 
 
 def seed(repo: Repo, tracking_uri: str) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from compiler.problems import KeyPath, Problem, format_path
+from modelplane.problems import KeyPath, Problem, format_path
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64

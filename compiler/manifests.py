@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema_rs
 import kubernetes_validate
 
-from compiler.problems import ModelplaneError
+from modelplane.problems import ModelplaneError
 
 _SCHEMA_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 _REF_PREFIX = "/api/_definitions.json#/$defs/"
@@ -49,6 +49,13 @@ def _core_validator(kube_version: str, api_version: str, kind: str) -> Any | Non
     return jsonschema_rs.validator_for(schema)
 
 
+@cache
+def _crd_validators(crd_dir: Path) -> dict[tuple[str, str], Any]:
+    from modelplane.render.crd_schemas import load_crd_schemas
+
+    return {key: jsonschema_rs.validator_for(schema) for key, schema in load_crd_schemas(crd_dir).items()}
+
+
 def _where(error: Any) -> str:
     return ".".join(str(p) for p in error.instance_path) or "(top)"
 
@@ -59,12 +66,9 @@ class ManifestChecker:
     def __init__(self, crd_dir: Path | None):
         self.crd_validators: dict[tuple[str, str], Any] = {}
         if crd_dir is not None:
-            from compiler.render.crd_schemas import load_crd_schemas
-
             if not crd_dir.is_dir():
                 raise ModelplaneError(f"--crds: no such folder: {crd_dir}")
-            for key, schema in load_crd_schemas(crd_dir).items():
-                self.crd_validators[key] = jsonschema_rs.validator_for(schema)
+            self.crd_validators = _crd_validators(crd_dir.resolve())
         self.crd_dir = crd_dir
 
     def errors(self, obj: dict[str, Any], kube_version: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Compile: resolved specs -> every rendered file, checked against cluster schemas.
 
-The output is a mapping of paths under `rendered/` to text; writing it is `compiler.write`'s job.
+The output is a mapping of paths under `rendered/` to text; writing it is `modelplane.write`'s job.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from compiler import __version__
-from compiler.manifests import ManifestChecker
-from compiler.problems import Problem
-from compiler.registry import LOCK_FILE, facts_for, load_lock
-from compiler.render.argocd import render_application, render_root
-from compiler.render.base import Output
-from compiler.render.card import render_card
-from compiler.render.monitoring import render_monitoring
-from compiler.render.serving import CHART_DIR, HelmRenderer, render_many
-from compiler.render.training import render_training
-from compiler.repo import Repo, Selection
-from compiler.resolve import Resolved
+from modelplane import __version__
+from modelplane.manifests import ManifestChecker
+from modelplane.problems import Problem
+from modelplane.registry import LOCK_FILE, facts_for, load_lock
+from modelplane.render.argocd import render_application, render_root
+from modelplane.render.base import Output
+from modelplane.render.card import render_card
+from modelplane.render.monitoring import render_monitoring
+from modelplane.render.serving import CHART_DIR, HelmRenderer, render_many
+from modelplane.render.training import render_training
+from modelplane.repo import Repo, Selection
+from modelplane.resolve import Resolved
 
 PROVENANCE = "provenance.json"
 

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from compiler.problems import ModelplaneError
+from modelplane.problems import ModelplaneError
 
 LOCK_FILE = "modelplane.lock"
 LOCK_VERSION = 1

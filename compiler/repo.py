@@ -10,12 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from compiler.loader import Document, load_yaml
-from compiler.problems import Problem, format_path, sort_problems
-from compiler.resolve import Resolved, resolve
-from compiler.spec.environment import Environment
-from compiler.spec.errors import did_you_mean, validation_problems
-from compiler.spec.model import Model
+from modelplane.loader import Document, load_yaml
+from modelplane.problems import Problem, format_path, sort_problems
+from modelplane.resolve import Resolved, resolve
+from modelplane.spec.environment import Environment
+from modelplane.spec.errors import did_you_mean, validation_problems
+from modelplane.spec.model import Model
 
 KINDS: dict[str, type[BaseModel]] = {"Model": Model, "Environment": Environment}
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from compiler.loader import Document, SourceMap
-from compiler.problems import Problem, format_path
-from compiler.spec.environment import Environment
-from compiler.spec.errors import did_you_mean, validation_problems
-from compiler.spec.model import OVERRIDABLE, Model
+from modelplane.loader import Document, SourceMap
+from modelplane.problems import Problem, format_path
+from modelplane.spec.environment import Environment
+from modelplane.spec.errors import did_you_mean, validation_problems
+from modelplane.spec.model import OVERRIDABLE, Model
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.spec.environment import Environment
-from compiler.spec.model import Model
+from modelplane.spec.environment import Environment
+from modelplane.spec.model import Model
 
 SCHEMA_FILES: dict[str, type[Model] | type[Environment]] = {
     "model.schema.json": Model,

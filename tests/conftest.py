@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.repo import Repo, load_repo
+from modelplane.repo import Repo, load_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT.parent / "shared" / "reference" / "crds"

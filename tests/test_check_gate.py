@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
-from compiler.gate import opa as opa_module
+from modelplane.cli import main
+from modelplane.gate import opa as opa_module
 from tests.conftest import ROOT, require_tool
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
+from modelplane.cli import main
 from tests.conftest import ROOT, require_tool
 
 CHURN = "models/churn/model.yaml"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
-from compiler.pipeline import read_tree
+from modelplane.cli import main
+from modelplane.pipeline import read_tree
 from tests.conftest import CRDS, ROOT, require_tool
 
 
@@ -75,7 +75,7 @@ def test_byte_identical_across_processes_with_different_hash_seeds(config_repo: 
             [
                 sys.executable,
                 "-m",
-                "compiler",
+                "modelplane",
                 "--root",
                 str(config_repo),
                 "compile",
@@ -173,7 +173,7 @@ def test_sigkill_at_any_moment_never_mixes_old_and_new(config_repo: Path) -> Non
     old = read_tree(config_repo / "rendered")
     spec = config_repo / "models/churn/model.yaml"
     spec.write_text(spec.read_text().replace("latencyP99Ms: 120\n  errorRate", "latencyP99Ms: 150\n  errorRate"))
-    cmd = [sys.executable, "-m", "compiler", "--root", str(config_repo), "compile", "--crds", str(CRDS)]
+    cmd = [sys.executable, "-m", "modelplane", "--root", str(config_repo), "compile", "--crds", str(CRDS)]
     new_out = config_repo.parent / "reference-new"
     assert subprocess.run([*cmd, "--out", str(new_out)], capture_output=True, check=False).returncode == 0
     new = read_tree(new_out)
@@ -183,7 +183,7 @@ def test_sigkill_at_any_moment_never_mixes_old_and_new(config_repo: Path) -> Non
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        from compiler.write import recover
+        from modelplane.write import recover
 
         recover(config_repo / "rendered")
         state = read_tree(config_repo / "rendered")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.loader import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_FILE_BYTES, Position, _check_bytes, parse_text
+from modelplane.loader import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_FILE_BYTES, Position, _check_bytes, parse_text
 
 DOC = """\
 a:

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from compiler.cli import main
-from compiler.demo_registry import seed
-from compiler.gate.opa import _free_port
-from compiler.registry import facts_for, load_lock
-from compiler.repo import load_repo
+from modelplane.cli import main
+from modelplane.demo_registry import seed
+from modelplane.gate.opa import _free_port
+from modelplane.registry import facts_for, load_lock
+from modelplane.repo import load_repo
 from tests.conftest import ROOT
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from compiler.manifests import ManifestChecker
-from compiler.render.monitoring import render_monitoring, rule_groups
-from compiler.render.monitoring_tests import promtool_tests
-from compiler.repo import Repo
-from compiler.resolve import Resolved
+from modelplane.manifests import ManifestChecker
+from modelplane.render.monitoring import render_monitoring, rule_groups
+from modelplane.render.monitoring_tests import promtool_tests
+from modelplane.repo import Repo
+from modelplane.resolve import Resolved
 from tests.conftest import CRDS, require_tool
 
 

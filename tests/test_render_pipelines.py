@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from compiler.manifests import ManifestChecker
-from compiler.render.argocd import render_application, render_root
-from compiler.render.card import MISSING, render_card
-from compiler.render.training import render_training
-from compiler.repo import Repo
+from modelplane.manifests import ManifestChecker
+from modelplane.render.argocd import render_application, render_root
+from modelplane.render.card import MISSING, render_card
+from modelplane.render.training import render_training
+from modelplane.repo import Repo
 from tests.conftest import CRDS
 
 

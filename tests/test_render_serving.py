@@ -7,10 +7,10 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from compiler.manifests import ManifestChecker
-from compiler.render.crd_schemas import load_crd_schemas
-from compiler.render.serving import HelmRenderer, serving_values
-from compiler.repo import Repo
+from modelplane.manifests import ManifestChecker
+from modelplane.render.crd_schemas import load_crd_schemas
+from modelplane.render.serving import HelmRenderer, serving_values
+from modelplane.repo import Repo
 from tests.conftest import CRDS, require_tool
 
 
@@ -138,3 +138,14 @@ def test_schema_checks_catch_a_broken_object() -> None:
         "spec": {"replicas": 1, "bogus": 1},
     }
     assert any("bogus" in e for e in checker.errors(deployment, "1.31"))
+
+
+def test_every_upstream_crd_file_loads_as_published() -> None:
+    """Each file in the upstream set is read as it is, including YAML 1.1 `=` enum values."""
+    files = sorted(CRDS.glob("*.yaml"))
+    kinds = {kind for _, kind in load_crd_schemas(CRDS)}
+    assert {"AlertmanagerConfig", "PodMonitor", "EventSource", "Sensor", "VirtualService", "DestinationRule"} <= kinds
+    assert len(files) >= 18
+    schema = load_crd_schemas(CRDS)[("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig")]
+    matcher = schema["properties"]["spec"]["properties"]["route"]["properties"]["matchers"]["items"]
+    assert matcher["properties"]["matchType"]["enum"] == ["!=", "=", "=~", "!~"]

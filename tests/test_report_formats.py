@@ -6,8 +6,8 @@ import json
 import random
 import xml.etree.ElementTree as ET
 
-from compiler.gate.results import CardScore, CheckReport, Finding, Waiver
-from compiler.report import FORMATS
+from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
+from modelplane.report import FORMATS
 
 
 def _report(shuffle: bool = False) -> CheckReport:

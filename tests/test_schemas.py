@@ -10,8 +10,8 @@ import jsonschema_rs
 import pytest
 from pydantic import ValidationError
 
-from compiler.cli import main
-from compiler.schemas import SCHEMA_FILES, generate
+from modelplane.cli import main
+from modelplane.schemas import SCHEMA_FILES, generate
 from tests.conftest import ROOT
 
 
@@ -34,7 +34,7 @@ def test_generation_is_byte_stable() -> None:
 
 
 def _example(kind: str) -> dict[str, Any]:
-    from compiler.loader import load_yaml
+    from modelplane.loader import load_yaml
 
     path = ROOT / ("models/churn/model.yaml" if kind == "model" else "environments/prod.yaml")
     doc, problems = load_yaml(path)

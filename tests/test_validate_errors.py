@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
-from compiler.repo import load_repo
+from modelplane.cli import main
+from modelplane.repo import load_repo
 from tests.conftest import ROOT
 
 # (id, file, text to replace, replacement, expected (file, line, col, key path, message, hint))

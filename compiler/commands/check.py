@@ -7,13 +7,13 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from compiler.commands.validate import emit
-from compiler.problems import ModelplaneError
-from compiler.repo import load_repo
+from modelplane.commands.validate import emit
+from modelplane.problems import ModelplaneError
+from modelplane.repo import load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from compiler.report import FORMATS
+    from modelplane.report import FORMATS
 
     parser.add_argument("--env", action="append", default=[], help="only this environment (repeatable)")
     parser.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
@@ -34,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compiler.gate.check import GateOptions, run_gate
-    from compiler.repo import Selection
-    from compiler.report import FORMATS
+    from modelplane.gate.check import GateOptions, run_gate
+    from modelplane.repo import Selection
+    from modelplane.report import FORMATS
 
     root = Path(args.root)
     repo, problems = load_repo(root)

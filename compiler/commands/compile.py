@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compiler.commands.validate import emit
-from compiler.problems import ModelplaneError
-from compiler.repo import load_repo
-from compiler.write import recover, swap_in, write_tree
+from modelplane.commands.validate import emit
+from modelplane.problems import ModelplaneError
+from modelplane.repo import load_repo
+from modelplane.write import recover, swap_in, write_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _selection(args: argparse.Namespace, envs: set[str], models: set[str]) -> Any:
-    from compiler.repo import Selection
+    from modelplane.repo import Selection
 
     for name in args.env:
         if name not in envs:
@@ -48,9 +48,9 @@ def stale_paths(current: dict[str, str], wanted: dict[str, str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     # Rendering pulls in helm, hera and the schema bundles: import them only when compiling.
-    from compiler.manifests import ManifestChecker
-    from compiler.pipeline import compile_repo, merge_untouched, read_tree
-    from compiler.render.serving import HelmRenderer
+    from modelplane.manifests import ManifestChecker
+    from modelplane.pipeline import compile_repo, merge_untouched, read_tree
+    from modelplane.render.serving import HelmRenderer
 
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "rendered"

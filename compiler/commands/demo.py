@@ -10,10 +10,10 @@ import argparse
 import os
 from pathlib import Path
 
-from compiler.cli import main as cli_main
-from compiler.commands.lock import DEFAULT_TRACKING_URI
-from compiler.problems import ModelplaneError
-from compiler.repo import load_repo
+from modelplane.cli import main as cli_main
+from modelplane.commands.lock import DEFAULT_TRACKING_URI
+from modelplane.problems import ModelplaneError
+from modelplane.repo import load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def _step(title: str, argv: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compiler.demo_registry import seed
+    from modelplane.demo_registry import seed
 
     root = Path(args.root)
     repo, problems = load_repo(root)

@@ -6,10 +6,10 @@ import argparse
 import os
 from pathlib import Path
 
-from compiler.problems import ModelplaneError
-from compiler.registry import LOCK_FILE, lock_text
-from compiler.repo import load_repo
-from compiler.write import write_text_atomic
+from modelplane.problems import ModelplaneError
+from modelplane.registry import LOCK_FILE, lock_text
+from modelplane.repo import load_repo
+from modelplane.write import write_text_atomic
 
 DEFAULT_TRACKING_URI = "sqlite:///.modelplane/mlflow.db"
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compiler.registry import fetch_versions
+    from modelplane.registry import fetch_versions
 
     root = Path(args.root)
     repo, problems = load_repo(root)

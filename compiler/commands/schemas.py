@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from compiler.schemas import generate
-from compiler.write import write_text_atomic
+from modelplane.schemas import generate
+from modelplane.write import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from compiler.problems import ModelplaneError, Problem
-from compiler.repo import discover, load_repo
+from modelplane.problems import ModelplaneError, Problem
+from modelplane.repo import discover, load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.gate.inputs import build_input, locate, rendered_objects
-from compiler.gate.opa import Engine, local_server, rule_annotations
-from compiler.gate.results import CardScore, CheckReport, Finding, Waiver
-from compiler.gate.waivers import load_waivers
-from compiler.problems import ModelplaneError, Problem
-from compiler.registry import facts_for, load_lock
-from compiler.repo import Repo, Selection
+from modelplane.gate.inputs import build_input, locate, rendered_objects
+from modelplane.gate.opa import Engine, local_server, rule_annotations
+from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
+from modelplane.gate.waivers import load_waivers
+from modelplane.problems import ModelplaneError, Problem
+from modelplane.registry import facts_for, load_lock
+from modelplane.repo import Repo, Selection
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from compiler.loader import Position
-from compiler.problems import KeyPath, format_path
-from compiler.render.base import parse_objects
-from compiler.repo import Repo
-from compiler.resolve import Resolved
-from compiler.spec.types import cpu_millicores, memory_bytes
+from modelplane.loader import Position
+from modelplane.problems import KeyPath, format_path
+from modelplane.render.base import parse_objects
+from modelplane.repo import Repo
+from modelplane.resolve import Resolved
+from modelplane.spec.types import cpu_millicores, memory_bytes
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

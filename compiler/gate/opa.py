@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import requests
 from opa_client import OpaClient
 
-from compiler.problems import ModelplaneError
+from modelplane.problems import ModelplaneError
 
 ENGINE_REGO = Path(__file__).with_name("engine.rego")
 ENGINE_PACKAGE = "modelplane_engine"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from compiler.gate.results import Waiver
-from compiler.loader import Document, load_yaml
-from compiler.problems import Problem
-from compiler.spec.errors import did_you_mean, validation_problems
-from compiler.spec.types import Name, SpecModel
+from modelplane.gate.results import Waiver
+from modelplane.loader import Document, load_yaml
+from modelplane.problems import Problem
+from modelplane.spec.errors import did_you_mean, validation_problems
+from modelplane.spec.types import Name, SpecModel
 
 WAIVERS_FILE = "waivers.yaml"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.render.base import Output, common_labels
-from compiler.resolve import Resolved
-from compiler.spec.environment import Environment
+from modelplane.render.base import Output, common_labels
+from modelplane.resolve import Resolved
+from modelplane.spec.environment import Environment
 
 SYNCED_FILES = "{serving,training,monitoring}.yaml"
 SENSITIVE = {"pii", "phi"}

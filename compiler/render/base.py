@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from compiler import __version__
-from compiler.resolve import Resolved
+from modelplane import __version__
+from modelplane.resolve import Resolved
 
 
 @dataclass(frozen=True)

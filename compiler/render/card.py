@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.render.base import Output
-from compiler.resolve import Resolved
+from modelplane.render.base import Output
+from modelplane.resolve import Resolved
 
 MISSING = "_Not provided._"
 

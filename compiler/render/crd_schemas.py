@@ -7,12 +7,22 @@ validator enforces what the API server would, and leave the other `x-kubernetes-
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loading of upstream CRDs as published.
+
+    YAML 1.1 gives a plain `=` the tag `tag:yaml.org,2002:value` (prometheus-operator's
+    AlertmanagerConfig lists `=` as a matchType enum value); it is just the string "=".
+    """
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
 
 
 def _to_json_schema(node: Any) -> Any:
@@ -30,11 +40,20 @@ def _to_json_schema(node: Any) -> Any:
 
 
 def load_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> JSON Schema, for every served version of every CRD in `folder`."""
+    """(apiVersion, kind) -> JSON Schema, for every served version of every CRD in `folder`.
+
+    Parsing the upstream set takes seconds, so it happens once per folder per process; callers
+    get a fresh top-level dict and must not change the schemas inside it.
+    """
+    return dict(_load_crd_schemas(folder.resolve()))
+
+
+@cache
+def _load_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(folder.glob("*.yaml")):
         with path.open(encoding="utf-8") as handle:
-            for doc in yaml.load_all(handle, Loader=_Loader):
+            for doc in yaml.load_all(handle, Loader=_CrdLoader):
                 if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                     continue
                 spec = doc["spec"]

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.render.base import Output, common_annotations, common_labels, dump_document
-from compiler.resolve import Resolved
+from modelplane.render.base import Output, common_annotations, common_labels, dump_document
+from modelplane.resolve import Resolved
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (severity, long window, short window, burn-rate factor, for)
@@ -224,7 +224,7 @@ def rule_groups(resolved: Resolved) -> list[dict[str, Any]]:
 
 
 def render_monitoring(resolved: Resolved) -> list[Output]:
-    from compiler.render.monitoring_tests import promtool_tests
+    from modelplane.render.monitoring_tests import promtool_tests
 
     groups = rule_groups(resolved)
     rule = {

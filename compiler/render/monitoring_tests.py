@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from compiler.render.monitoring import Alert, alert_annotations, alert_labels, alerts, selectors
-from compiler.resolve import Resolved
+from modelplane.render.monitoring import Alert, alert_annotations, alert_labels, alerts, selectors
+from modelplane.resolve import Resolved
 
 RULES_FILE = "monitoring.rules.yaml"
 REQUESTS_PER_MINUTE = 1000

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from compiler.problems import ModelplaneError
-from compiler.render.base import Output, common_annotations, common_labels, sort_keys
-from compiler.resolve import Resolved
-from compiler.spec.model import ResourceList, Resources
+from modelplane.problems import ModelplaneError
+from modelplane.render.base import Output, common_annotations, common_labels, sort_keys
+from modelplane.resolve import Resolved
+from modelplane.spec.model import ResourceList, Resources
 
 CHART_DIR = Path(__file__).resolve().parent.parent / "charts" / "model-serving"
 CONCURRENCY = max(2, (os.cpu_count() or 2) * 2)

@@ -15,10 +15,10 @@ from typing import Any
 
 from hera.workflows import models as m
 
-from compiler.render.base import Output, common_annotations, common_labels
-from compiler.render.serving import kubernetes_resources
-from compiler.resolve import Resolved
-from compiler.spec.model import Step, Training
+from modelplane.render.base import Output, common_annotations, common_labels
+from modelplane.render.serving import kubernetes_resources
+from modelplane.resolve import Resolved
+from modelplane.spec.model import Step, Training
 
 MLFLOW_CONFIG = "modelplane-mlflow"  # ConfigMap with MLFLOW_TRACKING_URI, one per namespace
 REGISTER_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2"

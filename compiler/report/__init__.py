@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.gate.results import CheckReport
-from compiler.report import github, json_format, junit, markdown, sarif, text
+from modelplane.gate.results import CheckReport
+from modelplane.report import github, json_format, junit, markdown, sarif, text
 
 FORMATS: dict[str, Callable[[CheckReport], str]] = {
     "text": text.render,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.gate.results import CheckReport, Finding
+from modelplane.gate.results import CheckReport, Finding
 
 
 def escape_data(value: str) -> str:

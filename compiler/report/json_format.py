@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from compiler.gate.results import CheckReport, Finding
+from modelplane.gate.results import CheckReport, Finding
 
 
 def _finding(f: Finding) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from compiler.gate.results import CheckReport, Finding
+from modelplane.gate.results import CheckReport, Finding
 
 
 def _case(suite: ET.Element, env: str, model: str, findings: list[Finding]) -> tuple[int, int]:

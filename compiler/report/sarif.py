@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler import __version__
-from compiler.gate.results import CheckReport, Finding
+from modelplane import __version__
+from modelplane.gate.results import CheckReport, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -1,6 +1,6 @@
 """The typed spec: pydantic models for `Model` and `Environment` documents."""
 
-from compiler.spec.environment import Environment
-from compiler.spec.model import Model
+from modelplane.spec.environment import Environment
+from modelplane.spec.model import Model
 
 __all__ = ["Environment", "Model"]

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from compiler.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, SpecModel, Url
+from modelplane.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, SpecModel, Url
 
 # Kubernetes minor versions whose schemas kubernetes-validate bundles.
 SUPPORTED_KUBERNETES = tuple(f"1.{minor}" for minor in range(25, 38))

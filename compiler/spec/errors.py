@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from compiler.loader import SourceMap
-from compiler.problems import KeyPath, Problem, format_path
+from modelplane.loader import SourceMap
+from modelplane.problems import KeyPath, Problem, format_path
 
 _TYPE_WORDS = {
     "int_type": "expected a whole number",

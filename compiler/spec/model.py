@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from compiler.spec.types import (
+from modelplane.spec.types import (
     CpuQuantity,
     Cron,
     Duration,
