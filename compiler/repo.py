@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from modelplane.loader import Document, load_yaml
-from modelplane.problems import Problem, format_path, sort_problems
+from modelplane.problems import ModelplaneError, Problem, format_path, sort_problems
 from modelplane.resolve import Resolved, resolve
 from modelplane.spec.environment import Environment
 from modelplane.spec.errors import did_you_mean, validation_problems
@@ -73,10 +73,86 @@ class Repo:
         return sorted(self.environments, key=lambda n: (level(n), n))
 
 
+MODEL_FILES = ("model.yaml", "model.yml")
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _entry_problem(path: Path, root: Path, message: str, hint: str) -> Problem:
+    return Problem(_display(path, root), 1, 1, "", message, hint, code="repo")
+
+
+def _broken_link(path: Path, root: Path) -> Problem | None:
+    """A symlink that leads nowhere (dangling, or a loop) would drop its spec silently."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return _entry_problem(path, root, "broken symlink (dangling or looping)", "point it at a file, or remove it")
+    return None
+
+
+def _model_file(folder: Path, root: Path) -> tuple[Path | None, list[Problem]]:
+    problems: list[Problem] = []
+    found: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        broken = _broken_link(entry, root)
+        if broken is not None:
+            problems.append(broken)
+        elif entry.name in MODEL_FILES:
+            found.append(entry)
+        elif entry.name.lower() in MODEL_FILES:
+            problems.append(
+                _entry_problem(entry, root, f"'{entry.name}' is not read", f"rename it to '{entry.name.lower()}'")
+            )
+    if len(found) > 1:
+        problems.append(_entry_problem(found[1], root, "two spec files in one model folder", "keep one of them"))
+    if not found and not problems:
+        problems.append(
+            _entry_problem(folder, root, "model folder without model.yaml", "add model.yaml, or remove the folder")
+        )
+    return (found[0] if found else None), problems
+
+
+def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every spec file, and a problem for anything in models/ or environments/ that would be ignored."""
+    env_dir, models_dir = root / "environments", root / "models"
+    if not root.is_dir():
+        raise ModelplaneError(f"--root {root}: no such folder")
+    if not env_dir.is_dir():
+        raise ModelplaneError(f"--root {root}: no environments/ folder; is this a Modelplane config repository?")
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for entry in sorted(env_dir.iterdir()):
+        broken = _broken_link(entry, root)
+        if broken is not None:
+            problems.append(broken)
+        elif entry.is_file() and entry.suffix in SPEC_SUFFIXES:
+            files.append(entry)
+        elif not entry.name.startswith("."):
+            problems.append(
+                _entry_problem(entry, root, "not an environment file", "environments/ holds only <name>.yaml files")
+            )
+    models: list[Path] = []
+    if models_dir.is_dir():
+        for entry in sorted(models_dir.iterdir()):
+            broken = _broken_link(entry, root)
+            if broken is not None:
+                problems.append(broken)
+            elif entry.is_dir():
+                spec, found = _model_file(entry, root)
+                problems += found
+                if spec is not None:
+                    models.append(spec)
+            elif not entry.name.startswith("."):
+                problems.append(
+                    _entry_problem(entry, root, "not a model folder", "models/ holds only <name>/model.yaml folders")
+                )
+    return files + models, problems
+
+
 def discover(root: Path) -> list[Path]:
-    files = sorted((root / "environments").glob("*.yaml")) + sorted((root / "environments").glob("*.yml"))
-    files += sorted((root / "models").glob("*/model.yaml")) + sorted((root / "models").glob("*/model.yml"))
-    return files
+    return discover_all(root)[0]
 
 
 def _display(path: Path, root: Path) -> str:
@@ -178,8 +254,8 @@ def _check_override_names(repo: Repo) -> list[Problem]:
 def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[Problem]]:
     """Load every spec under `root` (or the given files), check it, and resolve each (model, env)."""
     repo = Repo(root=root)
-    problems: list[Problem] = []
-    for path in files if files is not None else discover(root):
+    found_files, problems = discover_all(root)
+    for path in files if files is not None else found_files:
         doc, found = load_yaml(path, _display(path, root))
         problems += found
         spec = None

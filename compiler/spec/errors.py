@@ -122,10 +122,16 @@ def validation_problems(
     problems = []
     for error in exc.errors(include_url=False):
         loc: KeyPath = tuple(error["loc"])
+        is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key failed (e.g. an env var name)
+        if is_key:
+            loc = loc[:-1]
         path = prefix + loc
         kind = error["type"]
         hint = ""
-        if kind == "extra_forbidden":
+        if is_key:
+            pos = source.locate(path, at_key=True)
+            message = _message(error)
+        elif kind == "extra_forbidden":
             pos = source.locate(path, at_key=True)
             message = f"unknown key '{loc[-1]}'"
             hint = did_you_mean(str(loc[-1]), allowed_keys(model_cls, loc[:-1]))

@@ -1,16 +1,16 @@
 {{- define "model-serving.labels" -}}
 {{ toYaml .Values.labels }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | toJson }}
 {{- end }}
 
 {{- define "model-serving.selector" -}}
-app.kubernetes.io/name: {{ .Values.name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ toJson .Values.name }}
+app.kubernetes.io/instance: {{ toJson .Release.Name }}
 {{- end }}
 
 {{- define "model-serving.metadata" -}}
-name: {{ .Values.name }}
-namespace: {{ .Values.namespace }}
+name: {{ toJson .Values.name }}
+namespace: {{ toJson .Values.namespace }}
 labels:
   {{- include "model-serving.labels" . | nindent 2 }}
 {{- with .Values.annotations }}
@@ -21,18 +21,18 @@ annotations:
 
 {{- define "model-serving.probe" -}}
 httpGet:
-  path: {{ .probe.path }}
+  path: {{ toJson .probe.path }}
   port: http
-initialDelaySeconds: {{ .probe.initialDelaySeconds }}
-periodSeconds: {{ .probe.periodSeconds }}
-timeoutSeconds: {{ .probe.timeoutSeconds }}
-failureThreshold: {{ .probe.failureThreshold }}
+initialDelaySeconds: {{ toJson .probe.initialDelaySeconds }}
+periodSeconds: {{ toJson .probe.periodSeconds }}
+timeoutSeconds: {{ toJson .probe.timeoutSeconds }}
+failureThreshold: {{ toJson .probe.failureThreshold }}
 {{- end }}
 
 {{- define "model-serving.podTemplate" -}}
 metadata:
   labels:
-    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/instance: {{ toJson .Release.Name }}
     {{- include "model-serving.labels" . | nindent 4 }}
 spec:
   automountServiceAccountToken: false
@@ -42,23 +42,23 @@ spec:
       type: RuntimeDefault
   containers:
     - name: model
-      image: {{ .Values.image }}
+      image: {{ toJson .Values.image }}
       ports:
         - name: http
-          containerPort: {{ .Values.port }}
+          containerPort: {{ toJson .Values.port }}
           protocol: TCP
       {{- if or .Values.env .Values.secretEnv }}
       env:
         {{- range .Values.env }}
-        - name: {{ .name }}
-          value: {{ .value | quote }}
+        - name: {{ toJson .name }}
+          value: {{ .value | toJson }}
         {{- end }}
         {{- range .Values.secretEnv }}
-        - name: {{ .name }}
+        - name: {{ toJson .name }}
           valueFrom:
             secretKeyRef:
-              name: {{ .secretName }}
-              key: {{ .key | quote }}
+              name: {{ toJson .secretName }}
+              key: {{ .key | toJson }}
         {{- end }}
       {{- end }}
       {{- with .Values.resources }}
