@@ -20,6 +20,7 @@ def one_line(text: str) -> str:
     """`text` with every control character escaped, so it cannot break a one-line report."""
     return text.translate(_CONTROL)
 
+
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
 

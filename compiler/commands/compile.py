@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "rendered"
     repo, problems = load_repo(root)
+    check_output_folder(out, root)  # refuse early; checked again under the lock
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         emit(problems, "text", f"compile stopped: {len(errors)} problem(s) in the specs")

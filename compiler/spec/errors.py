@@ -104,6 +104,8 @@ def _message(error: Any) -> str:
         return f"{error['msg'].removeprefix('Input should be ').replace('Input should be', '')}".join(
             ["must be ", f", got {_describe(error.get('input'))}"]
         )
+    if kind == "finite_number":
+        return f"must be a finite number, got {_describe(error.get('input'))} (.nan and .inf are not allowed)"
     if kind == "too_short":
         return f"must not be empty, got {_describe(error.get('input'))}"
     if kind == "string_pattern_mismatch":
