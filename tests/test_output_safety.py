@@ -19,7 +19,8 @@ from tests.conftest import ROOT, require_tool
 # before or just after the call: a deterministic kill point instead of a guessed delay.
 KILLER = """
 import os, pathlib, shutil, signal, sys
-owner, name, n, when = {"write_text": pathlib.Path, "replace": os, "rmtree": shutil}[sys.argv[1]], sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name, n, when = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+owner = {"write_text": pathlib.Path, "replace": os, "rmtree": shutil}[name]
 original, calls = getattr(owner, name), [0]
 def hooked(*args, **kwargs):
     calls[0] += 1
