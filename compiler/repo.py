@@ -114,8 +114,31 @@ def _model_file(folder: Path, root: Path) -> tuple[Path | None, list[Problem]]:
     return (found[0] if found else None), problems
 
 
+def _policy_problems(folder: Path, root: Path) -> list[Problem]:
+    """Anything under policies/ the gate would not read: it reads `*.rego` and `waivers.yaml` only."""
+    problems: list[Problem] = []
+    for entry in sorted(folder.rglob("*")):
+        broken = _broken_link(entry, root)
+        if broken is not None:
+            problems.append(broken)
+        elif entry.is_dir() or entry.name.startswith(".") or entry.suffix == ".rego":
+            continue
+        elif entry.parent == folder and entry.name == "waivers.yaml":
+            continue
+        elif entry.suffix.lower() == ".rego" or entry.name.lower() == "waivers.yaml":
+            problems.append(
+                _entry_problem(entry, root, f"'{entry.name}' is not read", "policy files end in .rego (lower case)")
+            )
+        else:
+            problems.append(
+                _entry_problem(entry, root, "not read by the gate", "policies/ holds *.rego files and one waivers.yaml")
+            )
+    return problems
+
+
 def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
-    """Every spec file, and a problem for anything in models/ or environments/ that would be ignored."""
+    """Every spec file, and a problem for anything in models/, environments/ or policies/ that
+    would be ignored."""
     env_dir, models_dir = root / "environments", root / "models"
     if not root.is_dir():
         raise ModelplaneError(f"--root {root}: no such folder")
@@ -148,6 +171,8 @@ def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
                 problems.append(
                     _entry_problem(entry, root, "not a model folder", "models/ holds only <name>/model.yaml folders")
                 )
+    if (root / "policies").is_dir():
+        problems += _policy_problems(root / "policies", root)
     return files + models, problems
 
 

@@ -203,6 +203,27 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
         "models/empty:1:1: model folder without model.yaml",
     ),
     (
+        "policy-with-an-upper-case-suffix",
+        _write("policies/extra.REGO", "package modelplane.extra"),
+        ["validate"],
+        1,
+        "policies/extra.REGO:1:1: 'extra.REGO' is not read (policy files end in .rego (lower case))",
+    ),
+    (
+        "unrecognised-file-in-policies",
+        _write("policies/lib/notes.txt", "todo"),
+        ["validate"],
+        1,
+        "policies/lib/notes.txt:1:1: not read by the gate",
+    ),
+    (
+        "dangling-symlink-in-policies",
+        _symlink("policies/gone.rego", "/nonexistent/gone.rego"),
+        ["validate"],
+        1,
+        "policies/gone.rego:1:1: broken symlink (dangling or looping)",
+    ),
+    (
         "thirty-thousand-nested-brackets",
         _write("models/deep/model.yaml", NESTED),
         ["validate"],
