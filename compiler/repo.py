@@ -121,14 +121,11 @@ def _policy_problems(folder: Path, root: Path) -> list[Problem]:
         broken = _broken_link(entry, root)
         if broken is not None:
             problems.append(broken)
-        elif entry.is_dir() or entry.name.startswith(".") or entry.suffix == ".rego":
-            continue
-        elif entry.parent == folder and entry.name == "waivers.yaml":
+        elif entry.is_dir() or entry.name.startswith(".") or entry.suffix == ".rego" or entry.parent == folder and entry.name == "waivers.yaml":
             continue
         elif entry.suffix.lower() == ".rego" or entry.name.lower() == "waivers.yaml":
-            problems.append(
-                _entry_problem(entry, root, f"'{entry.name}' is not read", "policy files end in .rego (lower case)")
-            )
+            fixed = entry.stem + ".rego" if entry.suffix.lower() == ".rego" else "waivers.yaml"
+            problems.append(_entry_problem(entry, root, f"'{entry.name}' is not read", f"rename it to '{fixed}'"))
         else:
             problems.append(
                 _entry_problem(entry, root, "not read by the gate", "policies/ holds *.rego files and one waivers.yaml")

@@ -207,7 +207,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
         _write("policies/extra.REGO", "package modelplane.extra"),
         ["validate"],
         1,
-        "policies/extra.REGO:1:1: 'extra.REGO' is not read (policy files end in .rego (lower case))",
+        "policies/extra.REGO:1:1: 'extra.REGO' is not read (rename it to 'extra.rego')",
     ),
     (
         "unrecognised-file-in-policies",
