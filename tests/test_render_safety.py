@@ -321,7 +321,7 @@ def _actions(template: str) -> Iterator[str]:
         at = template.find("{{", i + 2)
 
 
-CONTROL = re.compile(r"^(if|else|end|range|with|define|/\*)\b|^\$\w+ :=")
+CONTROL = re.compile(r"^((if|else|end|range|with|define)\b|/\*|\$\w+ :=)")
 
 
 def test_the_chart_prints_values_only_as_data() -> None:

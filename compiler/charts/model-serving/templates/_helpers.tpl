@@ -1,5 +1,8 @@
+{{- /* Every object, the Service and the pods included, carries the selector labels, so a
+ServiceMonitor or PodDisruptionBudget selecting them finds what it means to. */ -}}
 {{- define "model-serving.labels" -}}
 {{ toYaml .Values.labels }}
+app.kubernetes.io/instance: {{ toJson .Release.Name }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | toJson }}
 {{- end }}
 
@@ -32,7 +35,6 @@ failureThreshold: {{ toJson .probe.failureThreshold }}
 {{- define "model-serving.podTemplate" -}}
 metadata:
   labels:
-    app.kubernetes.io/instance: {{ toJson .Release.Name }}
     {{- include "model-serving.labels" . | nindent 4 }}
 spec:
   automountServiceAccountToken: false
