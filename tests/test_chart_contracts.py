@@ -3,6 +3,7 @@ the replica count, and a canary with no data is never judged healthy."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import subprocess
@@ -14,6 +15,7 @@ import yaml
 
 from modelplane.render.serving import HelmRenderer
 from modelplane.repo import Repo
+from modelplane.spec.model import Probe
 from tests.conftest import require_tool
 
 Objects = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -106,3 +108,24 @@ def test_the_analysis_measures_the_canary_pods_only(rendered: Objects, tmp_path:
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": [{"name": "canary", "rules": rules}]}))
     done = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_startup_probe_guards_slow_model_loading_only_when_the_spec_sets_one(
+    example_repo: Repo, rendered: Objects
+) -> None:
+    resolved = example_repo.resolved[("prod", "churn")]
+    serving = resolved.model.serving
+    probes = serving.probes.model_copy(
+        update={"startup": Probe(path="/started", period_seconds=5, failure_threshold=60)}
+    )
+    model = resolved.model.model_copy(update={"serving": serving.model_copy(update={"probes": probes})})
+    objects = HelmRenderer(require_tool("helm")).render_many([dataclasses.replace(resolved, model=model)])
+    container = next(o for o in objects[resolved.key].objects if o["kind"] == "Rollout")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["startupProbe"]["httpGet"] == {"path": "/started", "port": "http"}
+    assert (container["startupProbe"]["periodSeconds"], container["startupProbe"]["failureThreshold"]) == (5, 60)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    for key in _kubernetes_pairs(rendered):
+        assert "startupProbe" not in _workload(rendered[key])["spec"]["template"]["spec"]["containers"][0]

@@ -92,6 +92,11 @@ class Probe(SpecModel):
 class Probes(SpecModel):
     readiness: Probe = Field(default_factory=Probe)
     liveness: Probe = Field(default_factory=Probe)
+    startup: Probe | None = Field(
+        default=None,
+        description="for slow model loading: liveness and readiness wait until it succeeds once "
+        "(periodSeconds x failureThreshold is the time allowed to start)",
+    )
 
 
 class CanaryStep(SpecModel):

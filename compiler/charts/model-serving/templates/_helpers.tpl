@@ -71,6 +71,10 @@ spec:
         {{- include "model-serving.probe" (dict "probe" .Values.probes.readiness) | nindent 8 }}
       livenessProbe:
         {{- include "model-serving.probe" (dict "probe" .Values.probes.liveness) | nindent 8 }}
+      {{- with .Values.probes.startup }}
+      startupProbe:
+        {{- include "model-serving.probe" (dict "probe" .) | nindent 8 }}
+      {{- end }}
       securityContext:
         allowPrivilegeEscalation: false
         readOnlyRootFilesystem: true
