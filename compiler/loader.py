@@ -183,6 +183,7 @@ class _Builder:
                 raise self._fail(key_node, path, "a mapping key must be a plain string")
             key = str(key_node.value)
             child = path + (key,)
+            self.chars += len(key)
             bad = _KEY_CONTROL.search(key)
             if bad:
                 raise self._fail(
