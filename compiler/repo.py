@@ -5,6 +5,7 @@ Returns typed specs plus every problem found, across all files, in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,14 +93,21 @@ def _broken_link(path: Path, root: Path) -> Problem | None:
     return None
 
 
-def _model_file(folder: Path, root: Path) -> tuple[Path | None, list[Problem]]:
-    problems: list[Problem] = []
-    found: list[Path] = []
-    for entry in sorted(folder.iterdir()):
+def _entries(entries: Iterable[Path], root: Path, problems: list[Problem]) -> Iterator[Path]:
+    """`entries` in order, less broken symlinks, which become problems."""
+    for entry in sorted(entries):
         broken = _broken_link(entry, root)
         if broken is not None:
             problems.append(broken)
-        elif entry.name in MODEL_FILES:
+        else:
+            yield entry
+
+
+def _model_file(folder: Path, root: Path) -> tuple[Path | None, list[Problem]]:
+    problems: list[Problem] = []
+    found: list[Path] = []
+    for entry in _entries(folder.iterdir(), root, problems):
+        if entry.name in MODEL_FILES:
             found.append(entry)
         elif entry.name.lower() in MODEL_FILES:
             problems.append(
@@ -118,12 +126,8 @@ def _policy_problems(folder: Path, root: Path) -> list[Problem]:
     """Anything under policies/ the gate would not read: it reads `*.rego` and `waivers.yaml` only."""
     problems: list[Problem] = []
     waivers = folder / "waivers.yaml"
-    for entry in sorted(folder.rglob("*")):
-        broken = _broken_link(entry, root)
-        read = entry.suffix == ".rego" or entry == waivers
-        if broken is not None:
-            problems.append(broken)
-        elif read or entry.is_dir() or entry.name.startswith("."):
+    for entry in _entries(folder.rglob("*"), root, problems):
+        if entry.suffix == ".rego" or entry == waivers or entry.is_dir() or entry.name.startswith("."):
             continue
         elif entry.suffix.lower() == ".rego" or entry.name.lower() == "waivers.yaml":
             fixed = entry.stem + ".rego" if entry.suffix.lower() == ".rego" else "waivers.yaml"
@@ -145,11 +149,8 @@ def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
         raise ModelplaneError(f"--root {root}: no environments/ folder; is this a Modelplane config repository?")
     files: list[Path] = []
     problems: list[Problem] = []
-    for entry in sorted(env_dir.iterdir()):
-        broken = _broken_link(entry, root)
-        if broken is not None:
-            problems.append(broken)
-        elif entry.is_file() and entry.suffix in SPEC_SUFFIXES:
+    for entry in _entries(env_dir.iterdir(), root, problems):
+        if entry.is_file() and entry.suffix in SPEC_SUFFIXES:
             files.append(entry)
         elif not entry.name.startswith("."):
             problems.append(
@@ -157,11 +158,8 @@ def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
             )
     models: list[Path] = []
     if models_dir.is_dir():
-        for entry in sorted(models_dir.iterdir()):
-            broken = _broken_link(entry, root)
-            if broken is not None:
-                problems.append(broken)
-            elif entry.is_dir():
+        for entry in _entries(models_dir.iterdir(), root, problems):
+            if entry.is_dir():
                 spec, found = _model_file(entry, root)
                 problems += found
                 if spec is not None:
