@@ -151,6 +151,9 @@ def test_compile_names_the_models_it_removes(config_repo: Path, capsys: pytest.C
 def test_an_empty_folder_is_accepted_as_output_and_gets_the_marker(config_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "empty"
     out.mkdir()
+    inputs = {p: p.read_bytes() for p in sorted(config_repo.rglob("*")) if p.is_file()}
     assert main(["--root", str(config_repo), "compile", "--out", str(out), "--env", "dev"]) == 0
+    assert {p: p.read_bytes() for p in sorted(config_repo.rglob("*")) if p.is_file()} == inputs, "inputs changed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "repo"], "nothing written beside the output"
     assert (out / MARKER).is_file() and (out / "dev/churn/serving.yaml").is_file()
     assert main(["--root", str(config_repo), "compile", "--out", str(out), "--env", "dev"]) == 0
