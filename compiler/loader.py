@@ -3,8 +3,12 @@
 libyaml (through PyYAML's C composer, about 20x faster than a pure-Python parser) builds the
 node tree with positions; we build the data ourselves, which is where the rules live: plain
 scalars follow the YAML 1.2 core schema (so `yes`, `no` and `on` stay strings), and duplicate
-keys, alias bombs, deep nesting, oversized, binary or non-UTF-8 files and custom tags all
-become `Problem`s.
+keys, alias bombs, deep nesting, oversized, binary or non-UTF-8 files, control characters
+and custom tags all become `Problem`s.
+
+Limits apply before any recursive code sees the text: nesting depth is measured on libyaml's
+event stream (a flat loop) before the composer, which recurses in C, builds a tree; aliases
+are limited by the bytes they expand to, not only by how many nodes they revisit.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 # Re-visits of nodes reached through aliases; a "billion laughs" file blows far past this.
 MAX_ALIAS_EXPANSION = 10_000
+# Scalar characters a document may expand to through aliases (a file alone is at most 1 MiB).
+MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
+# Control characters no spec value needs (tab and newline are fine in values, never in keys).
+_VALUE_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -131,6 +140,7 @@ class _Builder:
         self.file = file
         self.seen: set[int] = set()
         self.repeats = 0
+        self.chars = 0
         self.problems: list[Problem] = []
         self.source = SourceMap(root=Position(file, 1, 1))
 
@@ -173,6 +183,12 @@ class _Builder:
                 raise self._fail(key_node, path, "a mapping key must be a plain string")
             key = str(key_node.value)
             child = path + (key,)
+            self.chars += len(key)
+            bad = _KEY_CONTROL.search(key)
+            if bad:
+                raise self._fail(
+                    key_node, path, f"control character U+{ord(bad.group()):04X} in a key", "keys are plain names"
+                )
             if key in out:
                 self.problems.append(
                     Problem(
@@ -196,6 +212,19 @@ class _Builder:
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
             raise self._fail(node, path, f"unsupported YAML tag '{tag}'", "remove the tag")
         text = str(node.value)
+        self.chars += len(text)
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise self._fail(
+                node,
+                path,
+                f"YAML aliases expand to more than {MAX_EXPANDED_CHARS // MAX_FILE_BYTES} MiB of text",
+                "an alias bomb? write the values out instead of repeating large aliases",
+            )
+        bad = _VALUE_CONTROL.search(text)
+        if bad:
+            raise self._fail(
+                node, path, f"control character U+{ord(bad.group()):04X} in a value", "remove it; only tab and newline"
+            )
         if getattr(node, "style", None):  # quoted or block scalars are always strings
             return text
         return resolve_plain(text)
@@ -250,9 +279,27 @@ def _check_bytes(raw: bytes, file: str) -> tuple[str | None, Problem | None]:
     return text, None
 
 
+def _too_deep(text: str, file: str) -> Problem | None:
+    """The first place nesting goes deeper than MAX_DEPTH, read from the flat event stream."""
+    depth = -1  # the top collection is level 0, as in `_Builder.build`
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                return Problem(file, line, col, "", f"nesting is deeper than {MAX_DEPTH} levels", code="yaml")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def parse_text(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document held in `text`; `file` is the name used in problems."""
     try:
+        deep = _too_deep(text, file)
+        if deep is not None:
+            return None, [deep]
         docs = yaml.compose_all(text, Loader=_Loader)
         first = next(docs, None)
         second = next(docs, None)

@@ -11,6 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+# C0 and C1 control characters and the Unicode line and paragraph separators: any of them
+# would let a value split a report line, so they are shown escaped.
+_CONTROL = {c: f"\\u{c:04x}" for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]}
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character escaped, so it cannot break a one-line report."""
+    return text.translate(_CONTROL)
+
+
 Severity = Literal["error", "warning"]
 KeyPath = tuple[str | int, ...]
 
@@ -42,7 +52,7 @@ class Problem:
         key = f" {self.path}:" if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
         level = "" if self.severity == "error" else f" {self.severity}:"
-        return f"{where}:{level}{key} {self.message}{hint}"
+        return one_line(f"{where}:{level}{key} {self.message}{hint}")
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -5,13 +5,14 @@ Returns typed specs plus every problem found, across all files, in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from modelplane.loader import Document, load_yaml
-from modelplane.problems import Problem, format_path, sort_problems
+from modelplane.problems import ModelplaneError, Problem, format_path, sort_problems
 from modelplane.resolve import Resolved, resolve
 from modelplane.spec.environment import Environment
 from modelplane.spec.errors import did_you_mean, validation_problems
@@ -73,16 +74,117 @@ class Repo:
         return sorted(self.environments, key=lambda n: (level(n), n))
 
 
+MODEL_FILES = ("model.yaml", "model.yml")
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _entry_problem(path: Path, root: Path, message: str, hint: str) -> Problem:
+    return Problem(_display(path, root), 1, 1, "", message, hint, code="repo")
+
+
+def _broken_link(path: Path, root: Path) -> Problem | None:
+    """A symlink that leads nowhere (dangling, or a loop) would drop its spec silently."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return _entry_problem(path, root, "broken symlink (dangling or looping)", "point it at a file, or remove it")
+    return None
+
+
+def _entries(entries: Iterable[Path], root: Path, problems: list[Problem]) -> Iterator[Path]:
+    """`entries` in order, less broken symlinks, which become problems."""
+    for entry in sorted(entries):
+        broken = _broken_link(entry, root)
+        if broken is not None:
+            problems.append(broken)
+        else:
+            yield entry
+
+
+def _model_file(folder: Path, root: Path) -> tuple[Path | None, list[Problem]]:
+    problems: list[Problem] = []
+    found: list[Path] = []
+    for entry in _entries(folder.iterdir(), root, problems):
+        if entry.name in MODEL_FILES:
+            found.append(entry)
+        elif entry.name.lower() in MODEL_FILES:
+            problems.append(
+                _entry_problem(entry, root, f"'{entry.name}' is not read", f"rename it to '{entry.name.lower()}'")
+            )
+    if len(found) > 1:
+        problems.append(_entry_problem(found[1], root, "two spec files in one model folder", "keep one of them"))
+    if not found and not problems:
+        problems.append(
+            _entry_problem(folder, root, "model folder without model.yaml", "add model.yaml, or remove the folder")
+        )
+    return (found[0] if found else None), problems
+
+
+def _policy_problems(folder: Path, root: Path) -> list[Problem]:
+    """Anything under policies/ the gate would not read: it reads `*.rego` and `waivers.yaml` only."""
+    problems: list[Problem] = []
+    waivers = folder / "waivers.yaml"
+    for entry in _entries(folder.rglob("*"), root, problems):
+        if entry.suffix == ".rego" or entry == waivers or entry.is_dir() or entry.name.startswith("."):
+            continue
+        elif entry.suffix.lower() == ".rego" or entry.name.lower() == "waivers.yaml":
+            fixed = entry.stem + ".rego" if entry.suffix.lower() == ".rego" else "waivers.yaml"
+            problems.append(_entry_problem(entry, root, f"'{entry.name}' is not read", f"rename it to '{fixed}'"))
+        else:
+            problems.append(
+                _entry_problem(entry, root, "not read by the gate", "policies/ holds *.rego files and one waivers.yaml")
+            )
+    return problems
+
+
+def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every spec file, and a problem for anything in models/, environments/ or policies/ that
+    would be ignored."""
+    env_dir, models_dir = root / "environments", root / "models"
+    if not root.is_dir():
+        raise ModelplaneError(f"--root {root}: no such folder")
+    if not env_dir.is_dir():
+        raise ModelplaneError(f"--root {root}: no environments/ folder; is this a Modelplane config repository?")
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for entry in _entries(env_dir.iterdir(), root, problems):
+        if entry.is_file() and entry.suffix in SPEC_SUFFIXES:
+            files.append(entry)
+        elif not entry.name.startswith("."):
+            problems.append(
+                _entry_problem(entry, root, "not an environment file", "environments/ holds only <name>.yaml files")
+            )
+    models: list[Path] = []
+    if models_dir.is_dir():
+        for entry in _entries(models_dir.iterdir(), root, problems):
+            if entry.is_dir():
+                spec, found = _model_file(entry, root)
+                problems += found
+                if spec is not None:
+                    models.append(spec)
+            elif not entry.name.startswith("."):
+                problems.append(
+                    _entry_problem(entry, root, "not a model folder", "models/ holds only <name>/model.yaml folders")
+                )
+    if (root / "policies").is_dir():
+        problems += _policy_problems(root / "policies", root)
+    return files + models, problems
+
+
 def discover(root: Path) -> list[Path]:
-    files = sorted((root / "environments").glob("*.yaml")) + sorted((root / "environments").glob("*.yml"))
-    files += sorted((root / "models").glob("*/model.yaml")) + sorted((root / "models").glob("*/model.yml"))
-    return files
+    return discover_all(root)[0]
 
 
 def _display(path: Path, root: Path) -> str:
     try:
-        return str(path.resolve().relative_to(root.resolve()))
+        return str(path.relative_to(root))
     except ValueError:
+        pass
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)
 
 
@@ -178,8 +280,8 @@ def _check_override_names(repo: Repo) -> list[Problem]:
 def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[Problem]]:
     """Load every spec under `root` (or the given files), check it, and resolve each (model, env)."""
     repo = Repo(root=root)
-    problems: list[Problem] = []
-    for path in files if files is not None else discover(root):
+    found_files, problems = discover_all(root)
+    for path in files if files is not None else found_files:
         doc, found = load_yaml(path, _display(path, root))
         problems += found
         spec = None

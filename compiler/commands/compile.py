@@ -11,7 +11,7 @@ from typing import Any
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
-from modelplane.write import recover, swap_in, write_tree
+from modelplane.write import MARKER, MARKER_TEXT, check_output_folder, output_lock, recover, swap_in, write_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +46,13 @@ def stale_paths(current: dict[str, str], wanted: dict[str, str]) -> list[str]:
     return sorted(changed + extra)
 
 
+def removed_models(current: dict[str, str], wanted: dict[str, str]) -> list[str]:
+    """`<env>/<model>` folders the new tree no longer has."""
+    folders = {"/".join(p.split("/")[:2]) for p in current if p.count("/") >= 2}
+    kept = {"/".join(p.split("/")[:2]) for p in wanted if p.count("/") >= 2}
+    return sorted(folders - kept)
+
+
 def run(args: argparse.Namespace) -> int:
     # Rendering pulls in helm, hera and the schema bundles: import them only when compiling.
     from modelplane.manifests import ManifestChecker
@@ -55,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "rendered"
     repo, problems = load_repo(root)
+    check_output_folder(out, root)  # refuse early; checked again under the lock
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         emit(problems, "text", f"compile stopped: {len(errors)} problem(s) in the specs")
@@ -66,20 +74,26 @@ def run(args: argparse.Namespace) -> int:
         emit(problems, "text", f"compile stopped: {len(problems)} rendered object(s) fail their schemas")
         return 1
 
-    recover(out)
-    current = read_tree(out)
-    wanted = merge_untouched(current, rendered, selection)
-    stale = stale_paths(current, wanted)
-    if args.check:
-        for path in stale:
-            print(f"{out / path}: stale", file=sys.stdout)
+    with output_lock(out):
+        check_output_folder(out, root)
+        if not args.check:
+            recover(out)
+        current = read_tree(out)
+        wanted = {**merge_untouched(current, rendered, selection), MARKER: MARKER_TEXT}
+        stale = stale_paths(current, wanted)
+        removed = removed_models(current, wanted)
+        if args.check:
+            for path in stale:
+                print(f"{out / path}: stale", file=sys.stdout)
+            if stale:
+                print(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
+                return 1
+            print(f"compile --check: rendered/ is current ({len(wanted)} files)")
+            return 0
         if stale:
-            print(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
-            return 1
-        print(f"compile --check: rendered/ is current ({len(wanted)} files)")
-        return 0
-    if stale:
-        swap_in(write_tree(wanted), out)
+            swap_in(write_tree(wanted, out), out)
+    for folder in removed:
+        print(f"removed {out / folder}: the model is no longer in models/")
     pairs = sum(1 for key in repo.resolved if selection.wants(*key))
     print(
         f"compiled {pairs} (environment, model) pair(s) into {out}: {len(stale)} file(s) changed, {len(wanted)} in all"

@@ -52,9 +52,21 @@ def camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
+def label_value(value: str) -> str:
+    """`value` as a PromQL string literal. The spec already restricts every value placed in a
+    matcher to names and identifiers; escaping as well means no value can end the string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def matchers(**labels: str) -> str:
+    """`name="value",…` for a PromQL selector, each value escaped."""
+    return ",".join(f"{key}={label_value(value)}" for key, value in labels.items())
+
+
 def selectors(resolved: Resolved) -> tuple[str, str]:
     ns, name = resolved.env.namespace, resolved.model.metadata.name
-    return f'namespace="{ns}",service="{name}"', f'namespace="{ns}",model="{name}"'
+    return matchers(namespace=ns, service=name), matchers(namespace=ns, model=name)
 
 
 def error_ratio(serving_sel: str, window: str) -> str:
@@ -100,7 +112,8 @@ def alerts(resolved: Resolved) -> list[Alert]:
         out.append(
             Alert(
                 f"{base}DataDrift",
-                f'max(modelplane_drift_score{{{model_sel},metric="{mon.drift.metric}"}}) > {mon.drift.threshold:g}',
+                f"max(modelplane_drift_score{{{model_sel},{matchers(metric=mon.drift.metric)}}})"
+                f" > {mon.drift.threshold:g}",
                 "30m",
                 "ticket",
                 f"{name}: {mon.drift.metric} drift above {mon.drift.threshold:g}",
@@ -115,7 +128,8 @@ def alerts(resolved: Resolved) -> list[Alert]:
         out.append(
             Alert(
                 f"{base}AccuracyBelowMinimum",
-                f'min(modelplane_model_accuracy{{{model_sel},metric="{mon.accuracy.metric}"}}) < {mon.accuracy.min:g}',
+                f"min(modelplane_model_accuracy{{{model_sel},{matchers(metric=mon.accuracy.metric)}}})"
+                f" < {mon.accuracy.min:g}",
                 "1h",
                 "ticket",
                 f"{name}: {mon.accuracy.metric} below {mon.accuracy.min:g}",
@@ -126,7 +140,7 @@ def alerts(resolved: Resolved) -> list[Alert]:
         )
     fairness = mon.fairness
     if fairness is not None:
-        metric = f'modelplane_fairness_ratio{{{model_sel},metric="{fairness.metric}"}}'
+        metric = f"modelplane_fairness_ratio{{{model_sel},{matchers(metric=fairness.metric)}}}"
         if fairness.min is not None:
             out.append(
                 Alert(

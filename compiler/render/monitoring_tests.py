@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelplane.render.monitoring import Alert, alert_annotations, alert_labels, alerts, selectors
+from modelplane.render.monitoring import Alert, alert_annotations, alert_labels, alerts, matchers, selectors
 from modelplane.resolve import Resolved
 
 RULES_FILE = "monitoring.rules.yaml"
@@ -26,8 +26,8 @@ def _series(name: str, labels: str, values: str) -> dict[str, str]:
 
 def _traffic(serving_sel: str, bad_per_step: int, ok_per_step: int, steps: int) -> list[dict[str, str]]:
     return [
-        _series("http_requests_total", f'{serving_sel},code="200"', f"0+{ok_per_step}x{steps}"),
-        _series("http_requests_total", f'{serving_sel},code="500"', f"0+{bad_per_step}x{steps}"),
+        _series("http_requests_total", f"{serving_sel},{matchers(code='200')}", f"0+{ok_per_step}x{steps}"),
+        _series("http_requests_total", f"{serving_sel},{matchers(code='500')}", f"0+{bad_per_step}x{steps}"),
     ]
 
 
@@ -73,19 +73,19 @@ def _case_series(resolved: Resolved, alert: Alert, firing: bool, steps: int) -> 
     if alert.kind == "drift":
         assert mon.drift is not None
         value = alert.threshold * 2 if firing else alert.threshold / 2
-        labels = f'{model_sel},metric="{mon.drift.metric}",feature="tenure_months"'
+        labels = f"{model_sel},{matchers(metric=mon.drift.metric, feature='tenure_months')}"
         return _gauge("modelplane_drift_score", labels, value, steps)
     if alert.kind == "accuracy":
         assert mon.accuracy is not None
         value = alert.threshold / 2 if firing else (1 + alert.threshold) / 2
-        return _gauge("modelplane_model_accuracy", f'{model_sel},metric="{mon.accuracy.metric}"', value, steps)
+        return _gauge("modelplane_model_accuracy", f"{model_sel},{matchers(metric=mon.accuracy.metric)}", value, steps)
     fairness = mon.fairness
     assert fairness is not None
     if firing:
         value = alert.threshold / 2 if alert.kind == "fairness-min" else alert.threshold * 2
     else:
         value = _fairness_quiet_value(resolved)
-    labels = f'{model_sel},metric="{fairness.metric}",attribute="group"'
+    labels = f"{model_sel},{matchers(metric=fairness.metric, attribute='group')}"
     return _gauge("modelplane_fairness_ratio", labels, value, steps)
 
 

@@ -65,6 +65,7 @@ def serving_values(resolved: Resolved) -> dict[str, Any]:
             "protocolVersion": k.protocol_version,
             "canaryTrafficPercent": first_weight if first_weight and first_weight < 100 else None,
         }
+    probes = serving.probes
     probe = {
         name: {
             "path": p.path,
@@ -73,7 +74,8 @@ def serving_values(resolved: Resolved) -> dict[str, Any]:
             "timeoutSeconds": p.timeout_seconds,
             "failureThreshold": p.failure_threshold,
         }
-        for name, p in (("readiness", serving.probes.readiness), ("liveness", serving.probes.liveness))
+        for name, p in (("readiness", probes.readiness), ("liveness", probes.liveness), ("startup", probes.startup))
+        if p is not None
     }
     return {
         "name": model.metadata.name,

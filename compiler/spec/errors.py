@@ -104,6 +104,8 @@ def _message(error: Any) -> str:
         return f"{error['msg'].removeprefix('Input should be ').replace('Input should be', '')}".join(
             ["must be ", f", got {_describe(error.get('input'))}"]
         )
+    if kind == "finite_number":
+        return f"must be a finite number, got {_describe(error.get('input'))} (.nan and .inf are not allowed)"
     if kind == "too_short":
         return f"must not be empty, got {_describe(error.get('input'))}"
     if kind == "string_pattern_mismatch":
@@ -122,10 +124,16 @@ def validation_problems(
     problems = []
     for error in exc.errors(include_url=False):
         loc: KeyPath = tuple(error["loc"])
+        is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key failed (e.g. an env var name)
+        if is_key:
+            loc = loc[:-1]
         path = prefix + loc
         kind = error["type"]
         hint = ""
-        if kind == "extra_forbidden":
+        if is_key:
+            pos = source.locate(path, at_key=True)
+            message = _message(error)
+        elif kind == "extra_forbidden":
             pos = source.locate(path, at_key=True)
             message = f"unknown key '{loc[-1]}'"
             hint = did_you_mean(str(loc[-1]), allowed_keys(model_cls, loc[:-1]))

@@ -11,8 +11,10 @@ from modelplane.spec.types import (
     Cron,
     Duration,
     EnvVarName,
+    Identifier,
     Image,
     MemoryQuantity,
+    ModelName,
     Name,
     Ratio,
     SpecModel,
@@ -24,7 +26,7 @@ DataClass = Literal["public", "internal", "confidential", "pii", "phi"]
 
 
 class Metadata(SpecModel):
-    name: Name
+    name: ModelName
     team: Name
     owners: list[str] = Field(min_length=1, description="GitHub handles (@org/team) or e-mail addresses")
     description: str = ""
@@ -52,7 +54,7 @@ class DataSpec(SpecModel):
     classification: list[DataClass] = Field(default_factory=_internal)
     owner: str | None = Field(default=None, description="who answers for the data (e-mail or handle)")
     encryption: Encryption = Field(default_factory=Encryption)
-    protected_attributes: list[str] = Field(default_factory=list)
+    protected_attributes: list[Identifier] = Field(default_factory=list)
     retention_days: int | None = Field(default=None, ge=1)
 
 
@@ -80,7 +82,7 @@ class Replicas(SpecModel):
 
 
 class Probe(SpecModel):
-    path: str = Field(default="/healthz", pattern=r"^/")
+    path: str = Field(default="/healthz", pattern=r"^/[!-~]*$", description="an HTTP path: '/' then printable ASCII")
     initial_delay_seconds: int = Field(default=0, ge=0)
     period_seconds: int = Field(default=10, ge=1)
     timeout_seconds: int = Field(default=1, ge=1)
@@ -90,6 +92,11 @@ class Probe(SpecModel):
 class Probes(SpecModel):
     readiness: Probe = Field(default_factory=Probe)
     liveness: Probe = Field(default_factory=Probe)
+    startup: Probe | None = Field(
+        default=None,
+        description="for slow model loading: liveness and readiness wait until it succeeds once "
+        "(periodSeconds x failureThreshold is the time allowed to start)",
+    )
 
 
 class CanaryStep(SpecModel):
@@ -131,9 +138,11 @@ class SecretEnv(SpecModel):
 
 
 class KServe(SpecModel):
-    model_format: str = Field(min_length=1, description="sklearn, xgboost, pytorch, tensorflow, onnx, mlflow, ...")
-    storage_uri: str = Field(pattern=r"^(s3|gs|pvc|https|hf|oci)://\S+$")
-    runtime: str | None = None
+    model_format: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]*$", description="sklearn, xgboost, pytorch, tensorflow, onnx, mlflow, ..."
+    )
+    storage_uri: str = Field(pattern=r"^(s3|gs|pvc|https|hf|oci)://[!-~]+$")
+    runtime: Name | None = None
     protocol_version: Literal["v1", "v2"] = "v1"
 
 
@@ -145,7 +154,7 @@ class Serving(SpecModel):
     resources: Resources = Field(default_factory=Resources)
     probes: Probes = Field(default_factory=Probes)
     rollout: Rollout = Field(default_factory=Rollout)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvVarName, str] = Field(default_factory=dict)
     secret_env: list[SecretEnv] = Field(default_factory=list)
     kserve: KServe | None = None
 
@@ -171,7 +180,7 @@ class TrainingSteps(SpecModel):
 
 
 class Acceptance(SpecModel):
-    metric: str = Field(min_length=1)
+    metric: Identifier
     min: float
 
 
@@ -192,15 +201,15 @@ class Drift(SpecModel):
 
 
 class AccuracyBound(SpecModel):
-    metric: str = "accuracy"
+    metric: Identifier = "accuracy"
     min: Ratio
 
 
 class Fairness(SpecModel):
-    metric: str = Field(min_length=1, description="disparate_impact, equal_opportunity_difference, ...")
+    metric: Identifier = Field(description="disparate_impact, equal_opportunity_difference, ...")
     min: float | None = None
     max: float | None = None
-    attributes: list[str] = Field(default_factory=list)
+    attributes: list[Identifier] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _some_bound(self) -> Fairness:

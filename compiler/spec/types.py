@@ -17,6 +17,13 @@ from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Service, Rollout and helm release names are DNS-1035 labels: they must start with a letter.
+_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# The longest suffix Modelplane appends to a model's name is `-train` (the CronWorkflow), and
+# Argo Workflows limits a CronWorkflow's name to 52 characters.
+MODEL_NAME_MAX = 52 - len("-train")
+# Prometheus label names, and the values Modelplane places in PromQL label matchers.
+_IDENTIFIER = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)m?$")
 _MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _DURATION = re.compile(r"^\d+(s|m|h)$")
@@ -53,6 +60,7 @@ class SpecModel(_PydanticBase):
         alias_generator=to_camel,
         populate_by_name=True,
         frozen=True,
+        allow_inf_nan=False,
     )
 
 
@@ -71,6 +79,28 @@ def _check_dns_label(value: Any) -> str:
         raise ValueError(
             f"'{value}' is not a valid Kubernetes name: use at most 63 lower-case letters, digits"
             " and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _check_model_name(value: Any) -> str:
+    _check_dns_label(value)
+    if not _DNS_1035.match(value):
+        raise ValueError(
+            f"'{value}' cannot name a model: Service and Rollout names (DNS-1035) must start with a letter"
+        )
+    if len(value) > MODEL_NAME_MAX:
+        raise ValueError(
+            f"'{value}' is {len(value)} characters; a model name may have at most {MODEL_NAME_MAX}"
+            f" (its CronWorkflow '{value}-train' must fit Argo's 52)"
+        )
+    return value
+
+
+def _check_identifier(value: Any) -> str:
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise ValueError(
+            f"{value!r} is not a metric or attribute name: use letters, digits and _, starting with a letter or _"
         )
     return value
 
@@ -130,7 +160,9 @@ def _check_image(value: Any) -> str:
 
 def _check_env_name(value: Any) -> str:
     if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise ValueError(f"'{value}' is not an environment variable name: use letters, digits and _")
+        raise ValueError(
+            f"{value!r} is not an environment variable name: use letters, digits and _, not starting with a digit"
+        )
     return value
 
 
@@ -154,7 +186,11 @@ Cron = _string_type(_check_cron, "cron schedule: five fields, or @daily/@hourly/
 Duration = _string_type(_check_duration, "duration: 30s, 10m, 1h", _DURATION.pattern)
 Url = _string_type(_check_url, "http(s) URL")
 Image = _string_type(_check_image, "container image: registry/repo:tag or registry/repo@sha256:digest")
-EnvVarName = _string_type(_check_env_name, "environment variable name", _ENV_NAME.pattern)
+EnvVarName = _string_type(_check_env_name, "environment variable name (C identifier)", _ENV_NAME.pattern)
+ModelName = _string_type(
+    _check_model_name, f"model name: DNS-1035 label of at most {MODEL_NAME_MAX} characters", _DNS_1035.pattern
+)
+Identifier = _string_type(_check_identifier, "metric or attribute name (Prometheus identifier)", _IDENTIFIER.pattern)
 Ratio = Annotated[float, Field(ge=0, le=1)]
 
 

@@ -1,16 +1,19 @@
+{{- /* Every object, the Service and the pods included, carries the selector labels, so a
+ServiceMonitor or PodDisruptionBudget selecting them finds what it means to. */ -}}
 {{- define "model-serving.labels" -}}
 {{ toYaml .Values.labels }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/instance: {{ toJson .Release.Name }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | toJson }}
 {{- end }}
 
 {{- define "model-serving.selector" -}}
-app.kubernetes.io/name: {{ .Values.name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ toJson .Values.name }}
+app.kubernetes.io/instance: {{ toJson .Release.Name }}
 {{- end }}
 
 {{- define "model-serving.metadata" -}}
-name: {{ .Values.name }}
-namespace: {{ .Values.namespace }}
+name: {{ toJson .Values.name }}
+namespace: {{ toJson .Values.namespace }}
 labels:
   {{- include "model-serving.labels" . | nindent 2 }}
 {{- with .Values.annotations }}
@@ -21,18 +24,17 @@ annotations:
 
 {{- define "model-serving.probe" -}}
 httpGet:
-  path: {{ .probe.path }}
+  path: {{ toJson .probe.path }}
   port: http
-initialDelaySeconds: {{ .probe.initialDelaySeconds }}
-periodSeconds: {{ .probe.periodSeconds }}
-timeoutSeconds: {{ .probe.timeoutSeconds }}
-failureThreshold: {{ .probe.failureThreshold }}
+initialDelaySeconds: {{ toJson .probe.initialDelaySeconds }}
+periodSeconds: {{ toJson .probe.periodSeconds }}
+timeoutSeconds: {{ toJson .probe.timeoutSeconds }}
+failureThreshold: {{ toJson .probe.failureThreshold }}
 {{- end }}
 
 {{- define "model-serving.podTemplate" -}}
 metadata:
   labels:
-    app.kubernetes.io/instance: {{ .Release.Name }}
     {{- include "model-serving.labels" . | nindent 4 }}
 spec:
   automountServiceAccountToken: false
@@ -42,23 +44,23 @@ spec:
       type: RuntimeDefault
   containers:
     - name: model
-      image: {{ .Values.image }}
+      image: {{ toJson .Values.image }}
       ports:
         - name: http
-          containerPort: {{ .Values.port }}
+          containerPort: {{ toJson .Values.port }}
           protocol: TCP
       {{- if or .Values.env .Values.secretEnv }}
       env:
         {{- range .Values.env }}
-        - name: {{ .name }}
-          value: {{ .value | quote }}
+        - name: {{ toJson .name }}
+          value: {{ .value | toJson }}
         {{- end }}
         {{- range .Values.secretEnv }}
-        - name: {{ .name }}
+        - name: {{ toJson .name }}
           valueFrom:
             secretKeyRef:
-              name: {{ .secretName }}
-              key: {{ .key | quote }}
+              name: {{ toJson .secretName }}
+              key: {{ .key | toJson }}
         {{- end }}
       {{- end }}
       {{- with .Values.resources }}
@@ -69,6 +71,10 @@ spec:
         {{- include "model-serving.probe" (dict "probe" .Values.probes.readiness) | nindent 8 }}
       livenessProbe:
         {{- include "model-serving.probe" (dict "probe" .Values.probes.liveness) | nindent 8 }}
+      {{- with .Values.probes.startup }}
+      startupProbe:
+        {{- include "model-serving.probe" (dict "probe" .) | nindent 8 }}
+      {{- end }}
       securityContext:
         allowPrivilegeEscalation: false
         readOnlyRootFilesystem: true
