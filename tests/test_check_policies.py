@@ -216,17 +216,11 @@ def test_the_example_repository_passes_every_policy(config_repo: Path, capsys: p
     assert code == 0
     assert report["summary"]["errors"] == 0
     assert report["packages"] == [
-        "acceptance",
-        "card",
-        "cost",
-        "fairness",
-        "images",
-        "ownership",
-        "privacy",
-        "registry",
-        "resources",
-        "rollout",
-        "secrets",
+        f"modelplane.{name}"
+        for name in (
+            "acceptance", "card", "cost", "fairness", "images", "ownership",
+            "privacy", "registry", "resources", "rollout", "secrets",
+        )
     ]
     assert all(card["score"] == 100 for card in report["cards"] if card["env"] == "prod")
 

@@ -1,35 +1,31 @@
-# The Modelplane driver: evaluates every policy package under data.modelplane for a whole batch
-# of inputs in one request. Query data.modelplane_engine with input {"items": {key: document}}.
+# The Modelplane driver: evaluates every policy package under data.modelplane, at any depth, for a
+# whole batch of inputs in one request. Query data.modelplane_engine with input
+# {"packages": [["team", "freeze"], ...], "items": {key: document}}; the compiler lists the
+# packages from the policy files, so a rule in a nested or the root package is never skipped.
 package modelplane_engine
 
-# Packages that define deny or warn rules; the compiler refuses to pass when there are none.
-packages := sort([name |
-	some name, pkg in data.modelplane
-	is_object(pkg)
-	_has_rules(pkg)
-])
+# What a package's deny or warn is: its JSON value and whether it is a set (the only shape the
+# compiler accepts; anything else is an error at the rule's file and line).
+_shape(value) := {"set": is_set(value), "type": type_name(value), "value": value}
 
-_has_rules(pkg) if "deny" in object.keys(pkg)
-
-_has_rules(pkg) if "warn" in object.keys(pkg)
-
-_deny contains v if {
-	some name in packages
-	some v in data.modelplane[name].deny
+_rules(path) := {level: _shape(value) |
+	some level in ["deny", "warn"]
+	value := object.get(data.modelplane, array.concat(path, [level]), null)
+	value != null
 }
 
-_warn contains v if {
-	some name in packages
-	some v in data.modelplane[name].warn
+_evaluate(paths) := {concat(".", array.concat(["modelplane"], path)): rules |
+	some path in paths
+	rules := _rules(path)
 }
 
 default _card := null
 
 _card := data.modelplane.card.completeness
 
-results[key] := {"deny": deny, "warn": warn, "card": card} if {
+results[key] := {"packages": packages, "card": card} if {
+	paths := input.packages
 	some key, item in input.items
-	deny := sort(_deny) with input as item
-	warn := sort(_warn) with input as item
+	packages := _evaluate(paths) with input as item
 	card := _card with input as item
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,13 @@ def environment_facts(resolved: Resolved) -> dict[str, Any]:
     }
 
 
-def build_input(resolved: Resolved, registry: dict[str, Any], objects: list[dict[str, str]]) -> dict[str, Any]:
+def build_input(
+    resolved: Resolved, registry: dict[str, Any], objects: list[dict[str, str]], today: dt.date
+) -> dict[str, Any]:
+    """One policy input; `today` stands in for the clock, which the sandbox keeps from policies."""
     cpu, memory = _max_usage(resolved)
     return {
+        "today": today.isoformat(),
         "model": resolved.model.model_dump(mode="json", by_alias=True),
         "environment": environment_facts(resolved),
         "registry": registry,
