@@ -16,8 +16,8 @@ from typing import Any
 from modelplane.gate.inputs import build_input, locate, rendered_objects
 from modelplane.gate.opa import ENGINE_REGO, Engine, local_server, opa_binary, rule_annotations
 from modelplane.gate.packages import LEVELS, PolicyPackage, policy_packages
-from modelplane.gate.sandbox import check_policies
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
+from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
