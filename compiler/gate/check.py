@@ -185,7 +185,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
         options.today,
         set(notes) | seen,
         set(repo.models),
-        set(repo.environments),
+        {name: repo.env(name).limits.max_waiver_days for name in repo.environments},
     )
     report.findings = sorted((_waive(f, waivers) for f in report.findings), key=Finding.sort_key)
     return report, problems
