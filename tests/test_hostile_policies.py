@@ -195,3 +195,15 @@ def test_the_pinned_capabilities_match_the_pinned_opa_minus_the_sandbox() -> Non
     assert not {n for n in names if forbidden(n)}
     assert {"regex.match", "time.parse_rfc3339_ns", "sprintf"} <= names
     assert json.loads(CAPABILITIES.read_text())["allow_net"] == []
+
+
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_a_copied_policies_folder_tests_on_its_own(tmp_path: Path, sandboxed: bool) -> None:
+    """A config repository that copies policies/ runs `opa test policies/` with nothing else."""
+    shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    caps = ["--capabilities", str(CAPABILITIES)] if sandboxed else []
+    done = subprocess.run(
+        [require_tool("opa"), "test", *caps, "policies"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("PASS: ")
