@@ -207,3 +207,10 @@ def test_a_copied_policies_folder_tests_on_its_own(tmp_path: Path, sandboxed: bo
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("PASS: ")
+
+
+def test_a_policy_cannot_extend_the_gate_driver(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _policy(config_repo, "driver.rego", "package modelplane_engine\n\n_extra := true\n")
+    code, _, err = _check(config_repo, capsys)
+    assert code == 2
+    assert f"{path}: package modelplane_engine is the gate's own driver" in err

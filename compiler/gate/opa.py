@@ -21,10 +21,11 @@ from urllib.parse import urlparse
 import requests
 from opa_client import OpaClient
 
+from modelplane.gate.packages import ENGINE_PACKAGE
 from modelplane.problems import ModelplaneError
 
 ENGINE_REGO = Path(__file__).with_name("engine.rego")
-ENGINE_PACKAGE = "modelplane_engine"
+
 POLICY_ID_PREFIX = "modelplane"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from modelplane.problems import ModelplaneError
 
 ROOT_PACKAGE = "modelplane"
+ENGINE_PACKAGE = "modelplane_engine"
 LEVELS = ("deny", "warn")
 _PACKAGE = re.compile(r"^package[ \t]+(\S+)[ \t]*(?:#.*)?$", re.MULTILINE)
 _SEGMENT = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\["([^"\\]*)"\]')
@@ -63,6 +64,9 @@ def policy_packages(modules: list[Path]) -> list[PolicyPackage]:
         text = file.read_text(encoding="utf-8")
         parts = parse_package(text, file)
         rules = rule_lines(text)
+        if parts[0] == ENGINE_PACKAGE:
+            name = ".".join(parts)
+            raise ModelplaneError(f"{file}: package {name} is the gate's own driver; policies may not extend it")
         if parts[0] != ROOT_PACKAGE:
             for level, line in sorted(rules.items(), key=lambda kv: kv[1])[:1]:
                 raise ModelplaneError(
