@@ -214,3 +214,21 @@ def test_a_policy_cannot_extend_the_gate_driver(config_repo: Path, capsys: pytes
     code, _, err = _check(config_repo, capsys)
     assert code == 2
     assert f"{path}: package modelplane_engine is the gate's own driver" in err
+
+
+def test_a_package_deeper_than_the_engine_reaches_is_refused(
+    config_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _policy(
+        config_repo, "deep.rego", f"package modelplane.a.b.c.d.e.f\n\ndeny contains v if {{\n\tv := {RULE}\n}}\n"
+    )
+    code, _, err = _check(config_repo, capsys)
+    assert code == 2
+    assert f"{path}: package modelplane.a.b.c.d.e.f is nested deeper than 5 levels" in err
+
+
+def test_the_deepest_package_the_engine_reaches_counts(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _policy(config_repo, "deep.rego", f"package modelplane.a.b.c.d.e\n\ndeny contains v if {{\n\tv := {RULE}\n}}\n")
+    code, out, _ = _check(config_repo, capsys, "--format", "json")
+    assert code == 1
+    assert len([f for f in json.loads(out)["findings"] if f["rule_id"] == "MP-HOSTILE-001"]) == 9

@@ -162,7 +162,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
 
     report = CheckReport(pairs=keys)
     seen: set[str] = set()
-    with_rules: set[str] = set()
+    with_rules = {p.name for p in packages.values() if p.rules}  # deny/warn defined in the source
     for key in keys:
         outcome = (result.get("results") or {}).get("/".join(key))
         if not isinstance(outcome, dict):

@@ -16,6 +16,7 @@ from modelplane.problems import ModelplaneError
 
 ROOT_PACKAGE = "modelplane"
 ENGINE_PACKAGE = "modelplane_engine"
+MAX_DEPTH = 5  # engine.rego has one direct reference per depth, up to this one
 LEVELS = ("deny", "warn")
 _PACKAGE = re.compile(r"^package[ \t]+(\S+)[ \t]*(?:#.*)?$", re.MULTILINE)
 _SEGMENT = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\["([^"\\]*)"\]')
@@ -74,6 +75,10 @@ def policy_packages(modules: list[Path]) -> list[PolicyPackage]:
                     f"policy rules must live in package {ROOT_PACKAGE} or below it ({ROOT_PACKAGE}.<name>)"
                 )
             continue
+        if len(parts) - 1 > MAX_DEPTH:
+            raise ModelplaneError(
+                f"{file}: package {'.'.join(parts)} is nested deeper than {MAX_DEPTH} levels below {ROOT_PACKAGE}"
+            )
         package = found.setdefault(parts[1:], PolicyPackage(parts[1:]))
         package.files.append(file)
         for level, line in rules.items():
