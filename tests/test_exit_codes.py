@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from modelplane.cli import main
-from tests.conftest import CRDS, ROOT, require_tool
+from tests.conftest import CRDS, require_tool
+from tests.example_copy import copy_example
 
 Edit = Callable[[Path], None]
 
@@ -119,9 +120,7 @@ def test_exit_code(
 ) -> None:
     require_tool("opa")
     require_tool("helm")
-    for name in ("models", "environments", "policies", "rendered"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
+    copy_example(tmp_path)
     edit(tmp_path)
     line = command.format(root=tmp_path, crds=CRDS, port=silent_port)
     code = _code(["--root", str(tmp_path), *line.split()])

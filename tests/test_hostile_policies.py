@@ -20,6 +20,7 @@ from modelplane.cli import main
 from modelplane.gate.opa import Engine, local_server
 from modelplane.gate.sandbox import CAPABILITIES
 from tests.conftest import ROOT, require_tool
+from tests.example_copy import copy_example
 
 RULE = '{"id": "MP-HOSTILE-001", "msg": "blocked by a hostile policy", "path": "model.metadata.team"}'
 
@@ -27,10 +28,7 @@ RULE = '{"id": "MP-HOSTILE-001", "msg": "blocked by a hostile policy", "path": "
 @pytest.fixture()
 def config_repo(tmp_path: Path) -> Path:
     require_tool("opa")
-    for name in ("models", "environments", "policies", "rendered"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def _policy(repo: Path, name: str, text: str) -> Path:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from modelplane.cli import main
-from tests.conftest import ROOT, require_tool
+from tests.conftest import require_tool
+from tests.example_copy import copy_example
 
 CHURN = "models/churn/model.yaml"
 
@@ -17,10 +17,7 @@ CHURN = "models/churn/model.yaml"
 @pytest.fixture()
 def config_repo(tmp_path: Path) -> Path:
     require_tool("opa")
-    for name in ("models", "environments", "policies", "rendered"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def _edit(repo: Path, old: str, new: str, file: str = CHURN) -> None:

@@ -14,51 +14,25 @@ from modelplane.cli import main
 from modelplane.gate.results import CheckReport, Finding, Waiver
 from modelplane.problems import Problem
 from modelplane.report import FORMATS
-from tests.conftest import ROOT, require_tool
+from tests.conftest import require_tool
+from tests.example_copy import copy_example
 
 FORGED = "growth\n::error file=environments/prod.yaml,title=Approved::All good, merge it"
 STOP = "key\n::stop-commands::x"
 NASTY = f"{FORGED} | <script>x</script> `tick` \\ \x00\x1b[31m\x07 %0A \r\n::warning::y {STOP}"
 
 
+def _finding(rule_id: str, level: str, env: str, line: int, **extra: object) -> Finding:
+    fields: dict[str, object] = {"message": NASTY, "model": "churn", "file": "models/churn/model.yaml", "col": 1}
+    fields.update(extra)
+    return Finding(rule_id=rule_id, level=level, env=env, line=line, **fields)  # type: ignore[arg-type]
+
+
 def _hostile_report() -> CheckReport:
-    deny = Finding(
-        rule_id=f"MP-X|{STOP}",
-        level="deny",
-        message=NASTY,
-        env="prod",
-        model="churn",
-        file="models/churn/model.yaml",
-        line=3,
-        col=5,
-        path=STOP,
-        title=FORGED,
-        remediation=NASTY,
-    )
-    warn = Finding(
-        rule_id="MP-W",
-        level="warn",
-        message=NASTY,
-        env="dev",
-        model="churn",
-        file="models/churn/model.yaml",
-        line=4,
-        col=1,
-        path="metadata.team",
-    )
+    deny = _finding(f"MP-X|{STOP}", "deny", "prod", 3, col=5, path=STOP, title=FORGED, remediation=NASTY)
+    warn = _finding("MP-W", "warn", "dev", 4, path="metadata.team")
     waiver = Waiver("MP-X", "churn", "staging", NASTY, FORGED, "2027-01-01")
-    waived = Finding(
-        rule_id="MP-X",
-        level="deny",
-        message=NASTY,
-        env="staging",
-        model="churn",
-        file="models/churn/model.yaml",
-        line=5,
-        col=1,
-        path="x",
-        waiver=waiver,
-    )
+    waived = _finding("MP-X", "deny", "staging", 5, path="x", waiver=waiver)
     pairs = [("dev", "churn"), ("prod", "churn"), ("staging", "churn")]
     return CheckReport(findings=[deny, warn, waived], pairs=pairs, packages=["modelplane.x"])
 
@@ -150,10 +124,7 @@ def test_text_is_one_line_per_entry(kind: str) -> None:
 
 @pytest.fixture()
 def config_repo(tmp_path: Path) -> Path:
-    for name in ("models", "environments", "policies", "rendered"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def _forge(repo: Path) -> None:

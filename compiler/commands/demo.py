@@ -12,6 +12,7 @@ from pathlib import Path
 
 from modelplane.cli import main as cli_main
 from modelplane.commands.lock import DEFAULT_TRACKING_URI
+from modelplane.commands.validate import emit
 from modelplane.repo import load_repo
 
 
@@ -34,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
     repo, problems = load_repo(root)
     errors = [p for p in problems if p.severity == "error"]
     if errors:  # problems found: exit 1, as for validate
-        for p in problems:
-            print(p.render())
-        print(f"demo stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        emit(problems, "text", f"demo stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
         return 1
     print(f"== registry: seeding {args.tracking_uri} with the pinned example versions", flush=True)
     print("   " + ", ".join(seed(repo, args.tracking_uri)))

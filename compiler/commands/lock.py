@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.registry import LOCK_FILE, lock_text
 from modelplane.repo import load_repo
@@ -33,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     repo, problems = load_repo(root)
     errors = [p for p in problems if p.severity == "error"]
     if errors:  # problems found: exit 1, as for validate
-        for p in problems:
-            print(p.render())
-        print(f"lock stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        emit(problems, "text", f"lock stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
         return 1
     if args.timeout <= 0:
         raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
