@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +64,50 @@ def lock_text(entries: dict[str, dict[str, dict[str, Any]]]) -> str:
     return json.dumps({"version": LOCK_VERSION, "models": entries}, indent=2, sort_keys=True) + "\n"
 
 
-def fetch_versions(tracking_uri: str, refs: list[tuple[str, int]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Ask the MLflow registry for each (registered model, version). Missing ones are left out."""
+DEFAULT_TIMEOUT = 30.0
+
+
+@contextmanager
+def bounded_requests(timeout: float) -> Iterator[None]:
+    """MLflow's HTTP client retries with back-off for minutes by default; allow one try of `timeout`s."""
+    wanted = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, round(timeout))), "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _unreachable(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    return any(sign in text for sign in ("Max retries exceeded", "Connection", "Timeout", "timed out", "Read timed"))
+
+
+def fetch_versions(
+    tracking_uri: str, refs: list[tuple[str, int]], timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Ask the MLflow registry for each (registered model, version). Missing ones are left out.
+
+    Each request gets one try of at most `timeout` seconds, so an unreachable registry is one
+    clear line (exit 2) within seconds, not minutes of silent retries.
+    """
+    with bounded_requests(timeout):
+        return _fetch_versions(tracking_uri, refs, timeout)
+
+
+def _fetch_versions(
+    tracking_uri: str, refs: list[tuple[str, int]], timeout: float
+) -> dict[str, dict[str, dict[str, Any]]]:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     quiet_mlflow()
+    unreachable = f"MLflow registry at {tracking_uri} is not reachable (no answer within {timeout:g}s, one try)"
     try:
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     except MlflowException as exc:
@@ -78,11 +119,14 @@ def fetch_versions(tracking_uri: str, refs: list[tuple[str, int]]) -> dict[str, 
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 continue
-            if "Max retries exceeded" in exc.message or "Connection" in exc.message:
-                raise ModelplaneError(f"MLflow registry at {tracking_uri} is not reachable") from exc
+            if _unreachable(exc):
+                raise ModelplaneError(unreachable) from exc
             raise ModelplaneError(f"MLflow registry at {tracking_uri}: {exc.message.splitlines()[0]}") from exc
         except Exception as exc:  # connection refused, bad URI: fail closed with one line
-            raise ModelplaneError(f"MLflow registry at {tracking_uri} is not reachable: {exc}") from exc
+            if _unreachable(exc):
+                raise ModelplaneError(unreachable) from exc
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelplaneError(f"MLflow registry at {tracking_uri} failed: {first}") from exc
         out.setdefault(name, {})[str(version)] = {
             "status": str(mv.status),
             "runId": mv.run_id or "",

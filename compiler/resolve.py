@@ -76,6 +76,43 @@ def check_layer(layer: Any, source: SourceMap, prefix: tuple[str | int, ...], wh
     return problems
 
 
+_RANK = {"public": 0, "internal": 1, "confidential": 2, "pii": 3, "phi": 3}
+_SENSITIVE = frozenset({"confidential", "pii", "phi"})
+
+
+def classification(spec: Any) -> set[str]:
+    """The data classes a (partial) spec declares; the spec's default is `internal`."""
+    data = spec.get("data") if isinstance(spec, dict) else None
+    found = data.get("classification") if isinstance(data, dict) else None
+    if found is None:
+        return {"internal"}
+    return {str(c) for c in found} if isinstance(found, list) else set()
+
+
+def _kept_classification(
+    base: dict[str, Any], merged: dict[str, Any], doc: Document, at: tuple[str | int, ...], what: str
+) -> list[Problem]:
+    """A layer may add data classes, never drop one: `data: null` must not turn pii into internal."""
+    kept = classification(merged)
+    highest = max((_RANK.get(c, 0) for c in kept), default=0)
+    dropped = sorted(c for c in classification(base) - kept if c in _SENSITIVE or _RANK.get(c, 0) > highest)
+    if not dropped:
+        return []
+    where = at + ("classification",) if at + ("classification",) in doc.source.values else at
+    pos = doc.source.locate(where)
+    return [
+        Problem(
+            pos.file,
+            pos.line,
+            pos.col,
+            format_path(where),
+            f"{what} drops the data classification {', '.join(dropped)} that the model declares",
+            "an override may add classes, never remove them; keep them and the controls they need",
+            code="override",
+        )
+    ]
+
+
 def resolve(model_doc: Document, env_doc: Document, env: Environment) -> tuple[Resolved | None, list[Problem]]:
     """Merge the layers for (model, env) and validate the result against the Model spec."""
     env_name = env.metadata.name
@@ -88,7 +125,14 @@ def resolve(model_doc: Document, env_doc: Document, env: Environment) -> tuple[R
     if problems:
         return None, problems
 
-    merged = deep_merge(deep_merge(base, defaults), overrides)
+    with_defaults = deep_merge(base, defaults)
+    merged = deep_merge(with_defaults, overrides)
+    problems = _kept_classification(base, with_defaults, env_doc, ("defaults", "data"), "environment defaults")
+    problems += _kept_classification(
+        base, merged, model_doc, ("environments", env_name, "data"), f"the {env_name} override"
+    )
+    if problems:
+        return None, problems
     source = SourceMap(root=model_doc.source.root)
     source.keys = dict(model_doc.source.keys)
     source.values = dict(model_doc.source.values)

@@ -45,3 +45,46 @@ deny contains v if {
 		"path": sprintf("model.serving.env.%s", [name]),
 	}
 }
+
+# Credentials found anywhere inside a string: cloud keys, tokens, private keys, passwords in URLs.
+# One pattern (alternatives), so each string costs one match.
+_credential := concat("|", [
+	`AKIA[0-9A-Z]{16}`,
+	`-----BEGIN [A-Z ]*PRIVATE KEY-----`,
+	`gh[pousr]_[A-Za-z0-9]{20,}`,
+	`xox[abposr]-[A-Za-z0-9-]{8,}`,
+	`(?i:\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@)`,
+	`(?i:\b(?:sk|rk)_live_[A-Za-z0-9]{16,})`,
+])
+
+_strings contains [path, value] if {
+	walk(input.model, [path, value])
+	is_string(value)
+}
+
+# The fast path: one match over the whole model as JSON (which leaves every character a
+# credential is made of as it is); only a hit walks the fields to say which one.
+_any_credential if regex.match(_credential, json.marshal(input.model))
+
+# serving.env values have MP-SEC-002, which also catches whole-value tokens.
+_checked(path) if not path[0] == "serving"
+
+_checked(path) if {
+	path[0] == "serving"
+	not path[1] == "env"
+}
+
+# METADATA
+# title: No credentials in any field
+# description: Every free-text field, argument and URL of the spec is searched for credentials (keys, tokens, private keys, user:password@ in URLs).
+# custom:
+#   id: MP-SEC-003
+#   severity: high
+#   remediation: Remove the credential from the spec (and from git history), rotate it, and reference a Secret instead.
+deny contains v if {
+	_any_credential
+	some [path, value] in _strings
+	_checked(path)
+	regex.match(_credential, value)
+	v := {"id": "MP-SEC-003", "msg": "a value looks like it contains a credential", "path": array.concat(["model"], path)}
+}

@@ -127,10 +127,10 @@ def test_opa_killed_mid_run_is_exit_2(
     url, process = opa_server
     original = opa_module.Engine.evaluate
 
-    def kill_then_evaluate(self: opa_module.Engine, items: dict[str, object]) -> object:
+    def kill_then_evaluate(self: opa_module.Engine, packages: list[list[str]], items: dict[str, object]) -> object:
         process.kill()  # policies are uploaded; the server dies before the decision
         process.wait()
-        return original(self, items)  # type: ignore[arg-type]
+        return original(self, packages, items)  # type: ignore[arg-type]
 
     monkeypatch.setattr(opa_module.Engine, "evaluate", kill_then_evaluate)
     assert _check(config_repo, "--opa-url", url) == 2

@@ -79,7 +79,7 @@ def test_text_lines() -> None:
 def test_json_round_trip() -> None:
     data = json.loads(FORMATS["json"](_report()))
     assert data["passed"] is False
-    assert data["summary"] == {"errors": 1, "warnings": 1, "waived": 1, "pairs": 3, "packages": 3}
+    assert data["summary"] == {"errors": 1, "warnings": 1, "waived": 1, "pairs": 3, "packages": 3, "problems": 0}
     waived = next(f for f in data["findings"] if f["rule_id"] == "MP-ROLL-001")
     assert waived["waiver"]["expires"] == "2027-06-30" and waived["blocking"] is False
 

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from modelplane.commands.validate import emit
+from modelplane.gate.results import CheckReport
 from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
 
@@ -33,16 +33,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)  # waiver expiry, for tests
 
 
+def _emit(fmt: str, report: CheckReport) -> None:
+    from modelplane.report import FORMATS
+
+    print(FORMATS[fmt](report), end="")
+
+
 def run(args: argparse.Namespace) -> int:
+    """Every exit path prints a document in --format; a gate error is also one line on stderr (exit 2)."""
+    try:
+        return _run(args)
+    except Exception as exc:  # ModelplaneError, OSError or a bug: the CLI still prints its one line
+        if args.format != "text":
+            message = str(exc) if isinstance(exc, ModelplaneError) else f"{type(exc).__name__}: {exc}"
+            _emit(args.format, CheckReport.halted(f"policy check could not run: {message}", error=message))
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
     from modelplane.gate.check import GateOptions, run_gate
     from modelplane.repo import Selection
-    from modelplane.report import FORMATS
 
     root = Path(args.root)
     repo, problems = load_repo(root)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        emit(problems, "text", f"check stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        reason = f"check stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`"
+        _emit(args.format, CheckReport.halted(reason, problems))
         return 1
     for name in args.env:
         if name not in repo.environments:
@@ -64,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     )
     report, waiver_problems = run_gate(repo, Selection(set(args.env), set(args.model)), options)
     if waiver_problems:
-        emit(waiver_problems, "text", f"check stopped: {len(waiver_problems)} problem(s) in the waivers")
+        reason = f"check stopped: {len(waiver_problems)} problem(s) in the waivers"
+        _emit(args.format, CheckReport.halted(reason, waiver_problems))
         return 1
-    print(FORMATS[args.format](report), end="")
+    _emit(args.format, report)
     return 0 if report.passed else 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from modelplane.cli import main as cli_main
 from modelplane.commands.lock import DEFAULT_TRACKING_URI
-from modelplane.problems import ModelplaneError
+from modelplane.commands.validate import emit
 from modelplane.repo import load_repo
 
 
@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.root)
     repo, problems = load_repo(root)
-    if problems:
-        raise ModelplaneError("the example repository has problems; run `modelplane validate`")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:  # problems found: exit 1, as for validate
+        emit(problems, "text", f"demo stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        return 1
     print(f"== registry: seeding {args.tracking_uri} with the pinned example versions", flush=True)
     print("   " + ", ".join(seed(repo, args.tracking_uri)))
     base = ["--root", str(root)]

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.registry import LOCK_FILE, lock_text
 from modelplane.repo import load_repo
@@ -21,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"MLflow tracking/registry URI (env MLFLOW_TRACKING_URI; default {DEFAULT_TRACKING_URI})",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when modelplane.lock differs from the registry")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for the registry, one try per request (default 30)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,10 +32,14 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.root)
     repo, problems = load_repo(root)
-    if any(p.severity == "error" for p in problems):
-        raise ModelplaneError("the specs have problems; run `modelplane validate` first")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:  # problems found: exit 1, as for validate
+        emit(problems, "text", f"lock stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+        return 1
+    if args.timeout <= 0:
+        raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     refs = sorted({(r.model.registry.name, r.model.registry.version) for r in repo.resolved.values()})
-    entries = fetch_versions(args.tracking_uri, refs)
+    entries = fetch_versions(args.tracking_uri, refs, args.timeout)
     text = lock_text(entries)
     path = root / LOCK_FILE
     missing = [f"{name} v{version}" for name, version in refs if str(version) not in entries.get(name, {})]

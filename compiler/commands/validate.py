@@ -9,6 +9,7 @@ from pathlib import Path
 
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import discover, load_repo
+from modelplane.report.github import problem_annotation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +41,7 @@ def emit(problems: list[Problem], fmt: str, summary: str) -> None:
         return
     for p in problems:
         if fmt == "github":
-            level = "error" if p.severity == "error" else "warning"
-            text = f"{p.path}: {p.message}" + (f" ({p.hint})" if p.hint else "")
-            print(f"::{level} file={p.file},line={p.line},col={p.col}::{text}")
+            print(problem_annotation(p))  # escaped per GitHub's rules: no forged or disabled annotations
         else:
             print(p.render())
     print(summary, file=sys.stderr if fmt != "text" else sys.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.gate.inputs import build_input, locate, rendered_objects
-from modelplane.gate.opa import Engine, local_server, rule_annotations
+from modelplane.gate.opa import ENGINE_REGO, Engine, local_server, opa_binary, rule_annotations
+from modelplane.gate.packages import LEVELS, PolicyPackage, policy_packages
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
+from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
@@ -40,11 +43,20 @@ def _server(url: str | None) -> Iterator[str]:
             yield local
 
 
-def _finding(repo: Repo, key: tuple[str, str], level: str, raw: Any, notes: dict[str, dict[str, Any]]) -> Finding:
+def _rule_at(package: PolicyPackage, level: str) -> str:
+    file, line = package.rules.get(level, (package.files[0], 0))
+    return f"{file}:{line}" if line else str(file)
+
+
+def _finding(
+    repo: Repo, key: tuple[str, str], level: str, raw: Any, notes: dict[str, dict[str, Any]], package: PolicyPackage
+) -> Finding:
     env, model = key
     if not isinstance(raw, dict) or not raw.get("id") or not raw.get("msg"):
+        shown = json.dumps(raw, sort_keys=True)
         raise ModelplaneError(
-            f"a {level} rule returned {raw!r} for {env}/{model}; rules must return objects with id and msg"
+            f"{_rule_at(package, level)}: {package.name}.{level} produced {shown[:80]} for {env}/{model}; "
+            "each element must be an object with non-empty id and msg"
         )
     resolved = repo.resolved[key]
     pos, shown = locate(repo, resolved, raw.get("path"))
@@ -96,56 +108,84 @@ def _annotations(options: GateOptions) -> dict[str, dict[str, Any]]:
     return rule_annotations(options.policy_dir)
 
 
+def _sandbox(options: GateOptions) -> None:
+    """Refuse forbidden built-ins (network, environment, randomness, the clock) with their line."""
+    if options.opa_url and not (os.environ.get("MODELPLANE_OPA") or shutil.which("opa")):
+        print("modelplane check: note: opa is not on PATH, so the sandbox check is left to the server", file=sys.stderr)
+        return
+    check_policies(opa_binary(), [options.policy_dir, ENGINE_REGO], {})
+
+
+def _rule_sets(
+    outcome: dict[str, Any], packages: dict[str, PolicyPackage], key: tuple[str, str]
+) -> Iterator[tuple[PolicyPackage, str, list[Any]]]:
+    """Each package's deny and warn for one pair; a rule that is not a set is an error at its line."""
+    for name, rules in sorted((outcome.get("packages") or {}).items()):
+        package = packages.get(name)
+        if package is None or not isinstance(rules, dict):
+            raise ModelplaneError(f"OPA returned results for an unknown package {name!r}")
+        for level in LEVELS:
+            shape = rules.get(level)
+            if shape is None:
+                continue
+            if not shape.get("set"):
+                raise ModelplaneError(
+                    f"{_rule_at(package, level)}: {name}.{level} is a {shape.get('type')}, not a set of objects; "
+                    f"write `{level} contains {{\"id\": ..., \"msg\": ...}} if {{ ... }}` ({'/'.join(key)})"
+                )
+            yield package, level, list(shape.get("value") or [])
+
+
 def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[CheckReport, list[Problem]]:
-    modules = [p for p in options.policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego")]
+    modules = sorted(p for p in options.policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
     if not modules:
         raise ModelplaneError(f"{options.policy_dir}: no policy modules (*.rego); refusing to pass without policies")
+    packages = {p.name: p for p in policy_packages(modules)}
     keys = sorted(k for k in repo.resolved if selection.wants(*k))
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
+    _sandbox(options)
     notes = _annotations(options)
     lock = load_lock(repo.root)
     items = {}
     for key in keys:
         resolved = repo.resolved[key]
         facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
-        items["/".join(key)] = build_input(resolved, facts, rendered_objects(options.rendered_dir, *key))
+        objects = rendered_objects(options.rendered_dir, *key)
+        items["/".join(key)] = build_input(resolved, facts, objects, options.today)
 
     with _server(options.opa_url) as url:
         engine = Engine(url, timeout=options.timeout)
         if options.upload or options.opa_url is None:
             engine.upload(options.policy_dir)
-        result = engine.evaluate(items)
+        result = engine.evaluate([list(p.path) for p in packages.values()], items)
 
-    packages = sorted(result.get("packages") or [])
-    if not packages:
+    report = CheckReport(pairs=keys)
+    seen: set[str] = set()
+    with_rules = {p.name for p in packages.values() if p.rules}  # deny/warn defined in the source
+    for key in keys:
+        outcome = (result.get("results") or {}).get("/".join(key))
+        if not isinstance(outcome, dict):
+            raise ModelplaneError(f"OPA returned no result for {'/'.join(key)}; refusing to pass it")
+        for package, level, raws in _rule_sets(outcome, packages, key):
+            with_rules.add(package.name)
+            for raw in raws:
+                finding = _finding(repo, key, level, raw, notes, package)
+                seen.add(finding.rule_id)
+                report.findings.append(finding)
+        card = _card(key, outcome.get("card"))
+        if card is not None:
+            report.cards.append(card)
+    if not with_rules:
         raise ModelplaneError("no deny or warn rules under package modelplane.*; refusing to pass without rules")
+    report.packages = sorted(with_rules)
     waivers, problems = load_waivers(
         options.policy_dir,
         str(options.policy_dir / "waivers.yaml"),
         options.today,
-        set(notes) | _ids_seen(result),
+        set(notes) | seen,
         set(repo.models),
-        set(repo.environments),
+        {name: repo.env(name).limits.max_waiver_days for name in repo.environments},
     )
-    report = CheckReport(pairs=keys, packages=packages)
-    for key in keys:
-        outcome = result["results"].get("/".join(key), {})
-        for level in ("deny", "warn"):
-            for raw in outcome.get(level) or []:
-                report.findings.append(_waive(_finding(repo, key, level, raw, notes), waivers))
-        card = _card(key, outcome.get("card"))
-        if card is not None:
-            report.cards.append(card)
-    report.findings.sort(key=Finding.sort_key)
+    report.findings = sorted((_waive(f, waivers) for f in report.findings), key=Finding.sort_key)
     return report, problems
-
-
-def _ids_seen(result: dict[str, Any]) -> set[str]:
-    return {
-        str(v.get("id"))
-        for outcome in (result.get("results") or {}).values()
-        for level in ("deny", "warn")
-        for v in outcome.get(level) or []
-        if isinstance(v, dict)
-    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,27 @@ def _max_usage(resolved: Resolved) -> tuple[int, int]:
     return (cpu_millicores(cpu) * replicas if cpu else 0, memory_bytes(memory) * replicas if memory else 0)
 
 
-def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, str]]:
-    """What `compile` wrote for this pair (kind, apiVersion, name), read back from rendered/."""
+def images_in(node: Any) -> set[str]:
+    """Every container image an object runs: the string value of any `image` key, at any depth."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "image" and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= images_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= images_in(item)
+    return found
+
+
+def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, Any]]:
+    """What `compile` wrote for this pair (kind, apiVersion, name, images), read back from rendered/.
+
+    The images include the ones the compiler adds itself (the pipeline's register step), so a
+    policy can hold them to the same rules as the spec's own.
+    """
     folder = rendered / env / model
     objects = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
@@ -39,6 +59,7 @@ def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, str
                         "apiVersion": str(obj.get("apiVersion")),
                         "kind": str(obj["kind"]),
                         "name": str(obj.get("metadata", {}).get("name")),
+                        "images": sorted(images_in(obj)),
                     }
                 )
     return objects
@@ -68,9 +89,13 @@ def environment_facts(resolved: Resolved) -> dict[str, Any]:
     }
 
 
-def build_input(resolved: Resolved, registry: dict[str, Any], objects: list[dict[str, str]]) -> dict[str, Any]:
+def build_input(
+    resolved: Resolved, registry: dict[str, Any], objects: list[dict[str, Any]], today: dt.date
+) -> dict[str, Any]:
+    """One policy input; `today` stands in for the clock, which the sandbox keeps from policies."""
     cpu, memory = _max_usage(resolved)
     return {
+        "today": today.isoformat(),
         "model": resolved.model.model_dump(mode="json", by_alias=True),
         "environment": environment_facts(resolved),
         "registry": registry,

@@ -21,10 +21,11 @@ from urllib.parse import urlparse
 import requests
 from opa_client import OpaClient
 
+from modelplane.gate.packages import ENGINE_PACKAGE
 from modelplane.problems import ModelplaneError
 
 ENGINE_REGO = Path(__file__).with_name("engine.rego")
-ENGINE_PACKAGE = "modelplane_engine"
+
 POLICY_ID_PREFIX = "modelplane"
 
 
@@ -43,12 +44,17 @@ def _free_port() -> int:
 
 @contextmanager
 def local_server(timeout: float = 15.0) -> Iterator[str]:
-    """Start `opa run --server` on a free loopback port; yield its URL; stop it afterwards."""
+    """Start `opa run --server` on a free loopback port; yield its URL; stop it afterwards.
+
+    The server gets an empty environment, so no policy can read the CI's secrets through
+    `opa.runtime()` even on an OPA that still has it; the sandbox's capabilities refuse it first.
+    """
     port = _free_port()
     process = subprocess.Popen(
         [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env={},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -86,6 +92,9 @@ class Engine:
             raise ModelplaneError(f"--opa-url {url}: expected http(s)://host:port")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         self.url = url
+        self.timeout = timeout
+        self.token = token
+        self.uploaded_files: dict[str, str] = {}  # policy id -> the file as the user names it
         self.client = OpaClient(
             host=parsed.hostname, port=port, ssl=parsed.scheme == "https", timeout=timeout, retries=0, token=token
         )
@@ -98,7 +107,8 @@ class Engine:
         """
         modules = sorted(p for p in policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
         pending = {f"{POLICY_ID_PREFIX}/{p.relative_to(policy_dir)}": p for p in modules}
-        pending[f"{POLICY_ID_PREFIX}/engine.rego"] = ENGINE_REGO
+        pending[f"{ENGINE_PACKAGE}/engine.rego"] = ENGINE_REGO
+        self.uploaded_files = {policy_id: str(path) for policy_id, path in pending.items()}
         uploaded: list[str] = []
         while pending:
             failures: dict[str, str] = {}
@@ -127,26 +137,43 @@ class Engine:
             return _first_line(getattr(exc, "message", None) or str(exc))
         return None
 
-    def evaluate(self, items: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """`{"packages": [...], "results": {key: {"deny": [...], "warn": [...], "card": {...}}}}`."""
+    def evaluate(self, packages: list[list[str]], items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """`{"results": {key: {"packages": {name: {"deny": shape, "warn": shape}}, "card": {...}}}}`.
+
+        Built-in errors are strict: `to_number("500m")` fails the evaluation (exit 2) instead of
+        quietly leaving its rule undefined for that model.
+        """
         try:
-            response = self.client.query_rule({"items": items}, ENGINE_PACKAGE)
+            response = requests.post(
+                f"{self.url.rstrip('/')}/v1/data/{ENGINE_PACKAGE}",
+                params={"strict-builtin-errors": "true"},
+                json={"input": {"packages": packages, "items": items}},
+                headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
+                timeout=self.timeout,
+            )
         except requests.Timeout as exc:
-            raise ModelplaneError(f"OPA at {self.url} timed out") from exc
-        except requests.HTTPError as exc:
-            body = exc.response.text if exc.response is not None else ""
-            raise ModelplaneError(
-                f"OPA at {self.url} failed to evaluate the policies: {_first_line(_opa_message(body))}"
-            ) from exc
+            raise ModelplaneError(f"OPA at {self.url} timed out after {self.timeout:g}s") from exc
         except requests.RequestException as exc:
             raise ModelplaneError(f"OPA at {self.url} is not reachable: {type(exc).__name__}") from exc
-        result = response.get("result")
+        if response.status_code != 200:
+            message = self.display(_opa_message(response.text))
+            raise ModelplaneError(f"OPA at {self.url} failed to evaluate the policies: {_first_line(message)}")
+        try:
+            result = response.json().get("result")
+        except ValueError as exc:
+            raise ModelplaneError(f"OPA at {self.url} answered with something that is not JSON") from exc
         if not isinstance(result, dict) or "results" not in result:
             raise ModelplaneError(
                 f"OPA at {self.url} has no '{ENGINE_PACKAGE}' package loaded; upload the policies or add "
-                "compiler/gate/engine.rego to the server's bundle"
+                "the engine module (modelplane/gate/engine.rego in the installed package) to the server's bundle"
             )
         return result
+
+    def display(self, message: str) -> str:
+        """OPA names uploaded modules by policy id; show the file the user wrote instead."""
+        for policy_id, path in sorted(self.uploaded_files.items(), key=lambda kv: -len(kv[0])):
+            message = message.replace(policy_id, path)
+        return message
 
 
 def _opa_message(body: str) -> str:

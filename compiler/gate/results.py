@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from modelplane.problems import Problem
+
 Level = Literal["deny", "warn"]
 
 
@@ -60,6 +62,13 @@ class CheckReport:
     cards: list[CardScore] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (env, model) evaluated
     packages: list[str] = field(default_factory=list)  # policy packages that define deny/warn
+    problems: list[Problem] = field(default_factory=list)  # spec or waiver problems that stopped the check
+    stopped: str = ""  # why the check stopped before a verdict (problems: exit 1; error: exit 2)
+    error: str = ""  # the gate could not run: OPA, Rego, sandbox, no policies/rules/inputs
+
+    @classmethod
+    def halted(cls, reason: str, problems: list[Problem] | None = None, error: str = "") -> CheckReport:
+        return cls(problems=list(problems or []), stopped=reason, error=error)
 
     @property
     def errors(self) -> list[Finding]:
@@ -75,9 +84,11 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.stopped
 
     def summary(self) -> str:
+        if self.stopped:
+            return self.stopped
         verdict = "passed" if self.passed else "failed"
         return (
             f"policy check {verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s), "

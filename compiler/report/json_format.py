@@ -18,12 +18,16 @@ def _finding(f: Finding) -> dict[str, Any]:
 def render(report: CheckReport) -> str:
     data = {
         "passed": report.passed,
+        "error": report.error or None,
+        "stopped": report.stopped or None,
+        "problems": [p.as_dict() for p in report.problems],
         "summary": {
             "errors": len(report.errors),
             "warnings": len(report.warnings),
             "waived": len(report.waived),
             "pairs": len(report.pairs),
             "packages": len(report.packages),
+            "problems": len(report.problems),
         },
         "findings": [_finding(f) for f in sorted(report.findings, key=Finding.sort_key)],
         "cards": [dataclasses.asdict(c) for c in sorted(report.cards, key=lambda c: (c.env, c.model))],

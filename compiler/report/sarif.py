@@ -7,6 +7,7 @@ from typing import Any
 
 from modelplane import __version__
 from modelplane.gate.results import CheckReport, Finding
+from modelplane.problems import Problem
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -45,7 +46,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
             {
                 "physicalLocation": {
                     "artifactLocation": {"uri": f.file},
-                    "region": {"startLine": f.line, "startColumn": f.col},
+                    "region": {"startLine": max(f.line, 1), "startColumn": max(f.col, 1)},
                 }
             }
         ],
@@ -56,9 +57,52 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
+def _problem_rule_id(p: Problem) -> str:
+    return f"modelplane/{p.code or 'spec'}"
+
+
+def _problem_rules(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": rule_id,
+            "name": rule_id,
+            "shortDescription": {"text": f"Modelplane {rule_id.split('/')[1]} problem"},
+            "help": {"text": "Fix the file at the line shown; `modelplane validate` lists every problem."},
+            "defaultConfiguration": {"level": "error"},
+        }
+        for rule_id in sorted({_problem_rule_id(p) for p in problems})
+    ]
+
+
+def _problem_result(p: Problem, index: dict[str, int]) -> dict[str, Any]:
+    rule_id = _problem_rule_id(p)
+    text = f"{p.path}: {p.message}" if p.path else p.message
+    return {
+        "ruleId": rule_id,
+        "ruleIndex": index[rule_id],
+        "level": "error" if p.severity == "error" else "warning",
+        "message": {"text": text + (f" ({p.hint})" if p.hint else "")},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": p.file},
+                    "region": {"startLine": max(p.line, 1), "startColumn": max(p.col, 1)},
+                }
+            }
+        ],
+    }
+
+
+def _invocation(report: CheckReport) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": not report.error}
+    if report.error:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": report.error}}]
+    return invocation
+
+
 def render(report: CheckReport) -> str:
     findings = sorted(report.findings, key=Finding.sort_key)
-    rules = _rules(findings)
+    rules = _rules(findings) + _problem_rules(report.problems)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     data = {
         "$schema": SCHEMA,
@@ -73,7 +117,8 @@ def render(report: CheckReport) -> str:
                         "rules": rules,
                     }
                 },
-                "results": [_result(f, index) for f in findings],
+                "invocations": [_invocation(report)],
+                "results": [_problem_result(p, index) for p in report.problems] + [_result(f, index) for f in findings],
             }
         ],
     }

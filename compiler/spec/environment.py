@@ -48,6 +48,9 @@ class Limits(SpecModel):
     min_acceptance: Ratio = 0.0
     budget: Budget | None = None
     allow_spot_training: bool = True
+    max_waiver_days: int | None = Field(
+        default=None, ge=1, description="longest a policy waiver may run from today (default 365 days)"
+    )
 
 
 class Environment(SpecModel):
