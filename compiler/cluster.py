@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 import tempfile
@@ -158,12 +159,14 @@ def _first_line(exc: BaseException) -> str:
 
 def _network_error(host: str, exc: BaseException, timeout: float) -> ModelplaneError:
     reason = getattr(exc, "reason", None) or exc
+    # urllib3's NewConnectionError is a subclass of its ConnectTimeoutError: test it first.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+        cause = re.sub(r"^\[Errno -?\d+\] ", "", _first_line(reason).split(": ")[-1])
+        return ModelplaneError(f"cluster {host}: cannot connect ({cause})")
     if isinstance(reason, urllib3.exceptions.TimeoutError | socket.timeout | TimeoutError):
         return ModelplaneError(f"cluster {host}: no answer within {timeout:g}s (timed out)")
     if isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
         return ModelplaneError(f"cluster {host}: TLS failed: {_first_line(reason)}")
-    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError):
-        return ModelplaneError(f"cluster {host}: cannot connect ({_first_line(reason).split(': ')[-1]})")
     return ModelplaneError(f"cluster {host}: cannot reach it: {_first_line(reason)}")
 
 
