@@ -80,10 +80,9 @@ def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes], log: Path, 
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(request, context=context, timeout=2) as answer:
-                if answer.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, context=context, timeout=2) as answer:
+            if answer.status == 200:
+                return
         time.sleep(0.3)
     raise RuntimeError(f"{proc.args[0]} not ready after {deadline_s:.0f}s:\n{log.read_text()[-3000:]}")
 
@@ -117,7 +116,8 @@ def api_server(folder: Path, etcd: str, kube_apiserver: str, openssl: str) -> It
     certs.mkdir()
     sa_key, sa_pub = folder / "sa.key", folder / "sa.pub"
     subprocess.run([openssl, "genrsa", "-out", str(sa_key), "2048"], check=True, capture_output=True)
-    subprocess.run([openssl, "rsa", "-in", str(sa_key), "-pubout", "-out", str(sa_pub)], check=True, capture_output=True)
+    public = [openssl, "rsa", "-in", str(sa_key), "-pubout", "-out", str(sa_pub)]
+    subprocess.run(public, check=True, capture_output=True)
     (folder / "tokens.csv").write_text(f'{token},admin,admin,"system:masters"\n', encoding="utf-8")
     pids: list[int] = []
     try:

@@ -8,8 +8,8 @@ import pytest
 
 from modelplane.manifests import ManifestChecker
 from modelplane.render.argocd import render_application, render_root
-from modelplane.render.card import MISSING, render_card
 from modelplane.render.base import parse_objects
+from modelplane.render.card import MISSING, render_card
 from modelplane.render.training import deadline_seconds, render_training, step_resources
 from modelplane.repo import Repo
 from modelplane.spec.model import Resources
@@ -184,7 +184,7 @@ def test_steps_get_limits_even_when_the_spec_sets_none(example_repo: Repo) -> No
 
 
 def test_the_service_account_the_workflows_run_as_is_rendered(example_repo: Repo, checker: ManifestChecker) -> None:
-    for (env, model), resolved in sorted(example_repo.resolved.items()):
+    for (_, model), resolved in sorted(example_repo.resolved.items()):
         output = render_training(resolved)
         assert output is not None
         by_kind = {o["kind"]: o for o in output.objects}
@@ -192,7 +192,8 @@ def test_the_service_account_the_workflows_run_as_is_rendered(example_repo: Repo
         assert by_kind["WorkflowTemplate"]["spec"]["serviceAccountName"] == account["name"] == f"{model}-training"
         assert account["namespace"] == resolved.env.namespace
         binding = by_kind["RoleBinding"]
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}]
+        subject = {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+        assert binding["subjects"] == [subject]
         assert binding["roleRef"]["name"] == by_kind["Role"]["metadata"]["name"]
         assert by_kind["Role"]["rules"] == [
             {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}

@@ -106,18 +106,20 @@ def _bad_port(obj: dict[str, Any]) -> None:
     obj["spec"]["ports"][0]["port"] = 70000
 
 
+FORECAST = "rendered/prod/demand-forecast/serving.yaml"
+CHURN = "rendered/prod/churn"
+# (rendered file, kind, change, part of the server's message, spec key the file comes from)
 BROKEN = [
-    # (rendered file, kind, change, part of the server's message, spec key the file comes from)
-    ("rendered/prod/demand-forecast/serving.yaml", "Deployment", _set_replicas, "expected numeric", "serving"),
-    ("rendered/prod/demand-forecast/serving.yaml", "Deployment", _misspell, ".spec.replicass: field not declared in schema", "serving"),
-    ("rendered/prod/demand-forecast/serving.yaml", "Deployment", _bad_cpu, "quantities must match the regular expression", "serving"),
-    ("rendered/prod/demand-forecast/serving.yaml", "Deployment", _selector_mismatch, "`selector` does not match template `labels`", "serving"),
-    ("rendered/prod/demand-forecast/serving.yaml", "Service", _bad_port, "spec.ports[0].port: Invalid value: 70000", "serving"),
-    ("rendered/prod/churn/serving.yaml", "Rollout", _misspell, ".spec.replicass: field not declared in schema", "serving"),
-    ("rendered/prod/churn/monitoring.yaml", "PrometheusRule", _bad_for, "spec.groups[0].rules[0].for in body should match", "monitoring"),
-    ("rendered/prod/churn/monitoring.yaml", "PrometheusRule", _no_expr, "spec.groups[0].rules[0].expr: Required value", "monitoring"),
-    ("rendered/prod/churn/training.yaml", "WorkflowTemplate", _deadline_text, "activeDeadlineSeconds", "training"),
-    ("rendered/prod/churn/application.yaml", "Application", _app_typo, ".spec.destinaton: field not declared in schema", ""),
+    (FORECAST, "Deployment", _set_replicas, "expected numeric", "serving"),
+    (FORECAST, "Deployment", _misspell, ".spec.replicass: field not declared", "serving"),
+    (FORECAST, "Deployment", _bad_cpu, "quantities must match", "serving"),
+    (FORECAST, "Deployment", _selector_mismatch, "`selector` does not match template `labels`", "serving"),
+    (FORECAST, "Service", _bad_port, "spec.ports[0].port: Invalid value: 70000", "serving"),
+    (f"{CHURN}/serving.yaml", "Rollout", _misspell, ".spec.replicass: field not declared", "serving"),
+    (f"{CHURN}/monitoring.yaml", "PrometheusRule", _bad_for, "rules[0].for in body should match", "monitoring"),
+    (f"{CHURN}/monitoring.yaml", "PrometheusRule", _no_expr, "rules[0].expr: Required value", "monitoring"),
+    (f"{CHURN}/training.yaml", "WorkflowTemplate", _deadline_text, "activeDeadlineSeconds", "training"),
+    (f"{CHURN}/application.yaml", "Application", _app_typo, ".spec.destinaton: field not declared", ""),
 ]
 
 
