@@ -217,6 +217,7 @@ def test_the_example_repository_passes_every_policy(config_repo: Path, capsys: p
     assert report["summary"]["errors"] == 0
     assert report["packages"] == [
         "acceptance",
+        "availability",
         "card",
         "cost",
         "fairness",

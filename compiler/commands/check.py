@@ -7,9 +7,9 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from modelplane.commands.shared import load_selected_repo
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
-from modelplane.repo import load_repo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,17 +39,9 @@ def run(args: argparse.Namespace) -> int:
     from modelplane.report import FORMATS
 
     root = Path(args.root)
-    repo, problems = load_repo(root)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        emit(problems, "text", f"check stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+    repo = load_selected_repo(root, args.env, args.model, "check")
+    if repo is None:
         return 1
-    for name in args.env:
-        if name not in repo.environments:
-            raise ModelplaneError(f"--env {name}: no such environment (have: {', '.join(sorted(repo.environments))})")
-    for name in args.model:
-        if name not in repo.models:
-            raise ModelplaneError(f"--model {name}: no such model (have: {', '.join(sorted(repo.models))})")
     try:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError as exc:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from modelplane.commands.shared import load_selected_repo
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError, Problem
-from modelplane.repo import Repo, load_repo
+from modelplane.repo import Repo
 
 # Which part of the spec produced each rendered file, for "produced by <file>:<line> (<key>)".
 _SOURCE_KEYS = {"serving.yaml": "serving", "training.yaml": "training", "monitoring.yaml": "monitoring"}
@@ -44,17 +45,9 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if args.timeout <= 0:
         raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
-    repo, problems = load_repo(root)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        emit(problems, "text", f"verify stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`")
+    repo = load_selected_repo(root, args.env, args.model, "verify")
+    if repo is None:
         return 1
-    for name in args.env:
-        if name not in repo.environments:
-            raise ModelplaneError(f"--env {name}: no such environment (have: {', '.join(sorted(repo.environments))})")
-    for name in args.model:
-        if name not in repo.models:
-            raise ModelplaneError(f"--model {name}: no such model (have: {', '.join(sorted(repo.models))})")
     envs = [e for e in repo.env_order() if not args.env or e in args.env]
     objects = rendered_objects(root, envs, set(args.model))
     kubeconfig = Path(args.kubeconfig) if args.kubeconfig else None
