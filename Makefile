@@ -6,7 +6,7 @@ export PATH := $(TOOLS):$(PATH)
 export MODELPLANE_TOOLS := $(TOOLS)
 CRDS ?= $(abspath $(CURDIR)/../shared/reference/crds)
 
-.PHONY: setup demo test lint policy-test actionlint pytest render bench clean
+.PHONY: setup demo test lint policy-test actionlint pytest render verify bench clean
 
 setup:
 	@bash .ci/bootstrap
@@ -45,6 +45,10 @@ pytest:
 
 render: setup
 	$(VENV)/modelplane compile $(if $(wildcard $(CRDS)),--crds $(CRDS))
+
+# Server-side dry-run of rendered/ against a cluster (never applies): make verify KUBECONFIG=… [ENV=staging]
+verify: setup
+	$(VENV)/modelplane verify $(if $(ENV),--env $(ENV)) $(if $(CONTEXT),--context $(CONTEXT))
 
 bench: setup
 	$(VENV)/python bench/run.py

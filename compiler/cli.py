@@ -18,6 +18,7 @@ COMMANDS = {
     "lock": "record registry facts from MLflow into modelplane.lock",
     "schemas": "write JSON Schemas for the spec into schemas/",
     "demo": "run the whole pipeline on this repository with local defaults",
+    "verify": "server-side dry-run of every rendered object against a real cluster (never applies)",
 }
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from modelplane.repo import Repo, load_repo
+
+if TYPE_CHECKING:
+    from tests.cluster import ApiServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT.parent / "shared" / "reference" / "crds"
@@ -26,3 +31,19 @@ def example_repo() -> Repo:
     repo, problems = load_repo(ROOT)
     assert problems == [], "\n".join(p.render() for p in problems)
     return repo
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory, example_repo: Repo) -> Iterator[ApiServer]:
+    """One real etcd + kube-apiserver for the whole session, with the upstream CRDs installed and
+    the example repository's namespaces created; both processes are stopped by PID at the end."""
+    from tests.cluster import api_server as start_api_server
+    from tests.cluster import create_namespaces, install_crds
+
+    tools = [require_tool(name) for name in ("etcd", "kube-apiserver", "openssl")]
+    with start_api_server(tmp_path_factory.mktemp("apiserver"), *tools) as server:
+        client = server.dynamic_client()
+        install_crds(client, CRDS)
+        envs = [example_repo.env(name) for name in example_repo.environments]
+        create_namespaces(client, {e.namespace for e in envs} | {e.argocd.namespace for e in envs})
+        yield server

@@ -8,10 +8,12 @@ import pytest
 
 from modelplane.manifests import ManifestChecker
 from modelplane.render.argocd import render_application, render_root
+from modelplane.render.base import parse_objects
 from modelplane.render.card import MISSING, render_card
-from modelplane.render.training import render_training
+from modelplane.render.training import deadline_seconds, render_training, step_resources
 from modelplane.repo import Repo
-from tests.conftest import CRDS
+from modelplane.spec.model import Resources
+from tests.conftest import CRDS, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def checker() -> ManifestChecker:
 def _training(repo: Repo, env: str, model: str) -> tuple[dict[str, Any], dict[str, Any]]:
     output = render_training(repo.resolved[(env, model)])
     assert output is not None
-    cron, template = output.objects
+    cron, template, *_ = output.objects
     return cron, template
 
 
@@ -122,3 +124,107 @@ def test_renderers_are_deterministic(example_repo: Repo) -> None:
         assert training is not None and training.content() == render_training(resolved).content()  # type: ignore[union-attr]
         assert render_card(resolved).content() == render_card(resolved).content()
         assert render_application(resolved).content() == render_application(resolved).content()
+
+
+def _containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t["container"] for t in template["spec"]["templates"] if "container" in t}
+
+
+def test_every_training_step_is_hardened_and_bounded(example_repo: Repo) -> None:
+    for (env, model), resolved in sorted(example_repo.resolved.items()):
+        cron, template = _training(example_repo, env, model)
+        containers = _containers(template)
+        assert sorted(containers) == ["evaluate", "register", "snapshot", "train"]
+        for step, container in containers.items():
+            where = f"{env}/{model}/{step}"
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True and security["runAsUser"] >= 10000, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["capabilities"] == {"drop": ["ALL"]}, where
+            assert security["seccompProfile"] == {"type": "RuntimeDefault"}, where
+            assert container["volumeMounts"] == [{"mountPath": "/tmp", "name": "tmp"}], where  # outputs go there
+            resources = container["resources"]
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources[kind]), where
+        assert template["spec"]["volumes"] == [{"emptyDir": {}, "name": "tmp"}]
+        assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+        deadline = deadline_seconds(resolved.model.training.schedule)  # type: ignore[union-attr]
+        assert template["spec"]["activeDeadlineSeconds"] == deadline
+        assert cron["spec"]["workflowSpec"]["activeDeadlineSeconds"] == deadline
+
+
+def test_register_runs_in_the_training_image_pinned_by_digest_in_prod(example_repo: Repo) -> None:
+    for (env, model), resolved in sorted(example_repo.resolved.items()):
+        _, template = _training(example_repo, env, model)
+        register = _containers(template)["register"]
+        assert register["image"] == resolved.model.training.image  # type: ignore[union-attr]
+        assert register["resources"] == {
+            "limits": {"cpu": "500m", "memory": "512Mi"},
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+        }
+        if env == "prod":
+            assert "@sha256:" in register["image"], f"{env}/{model}: {register['image']}"
+
+
+def test_a_run_never_outlasts_the_gap_to_the_next_scheduled_run() -> None:
+    assert deadline_seconds("*/15 * * * *") == 900
+    assert deadline_seconds("0 */6 * * *") == 6 * 3600
+    assert deadline_seconds("0 2 * * 1") == 24 * 3600  # weekly: capped at a day
+    assert deadline_seconds("0 9,10 * * *") == 3600  # the shortest gap counts
+
+
+def test_steps_get_limits_even_when_the_spec_sets_none(example_repo: Repo) -> None:
+    training = example_repo.resolved[("prod", "churn")].model.training
+    assert training is not None
+    bare = training.model_copy(update={"resources": Resources()})
+    assert step_resources(bare) == {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
+    only_requests = training.model_copy(update={"resources": Resources.model_validate({"requests": {"cpu": "3"}})})
+    assert step_resources(only_requests) == {"requests": {"cpu": "3"}, "limits": {"cpu": "3"}}
+
+
+def test_the_service_account_the_workflows_run_as_is_rendered(example_repo: Repo, checker: ManifestChecker) -> None:
+    for (_, model), resolved in sorted(example_repo.resolved.items()):
+        output = render_training(resolved)
+        assert output is not None
+        by_kind = {o["kind"]: o for o in output.objects}
+        account = by_kind["ServiceAccount"]["metadata"]
+        assert by_kind["WorkflowTemplate"]["spec"]["serviceAccountName"] == account["name"] == f"{model}-training"
+        assert account["namespace"] == resolved.env.namespace
+        binding = by_kind["RoleBinding"]
+        subject = {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+        assert binding["subjects"] == [subject]
+        assert binding["roleRef"]["name"] == by_kind["Role"]["metadata"]["name"]
+        assert by_kind["Role"]["rules"] == [
+            {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
+        ]
+        for obj in output.objects:
+            assert checker.errors(obj, resolved.env.kubernetes_version) == [], obj["kind"]
+
+
+def test_argo_cd_ignores_the_replicas_an_autoscaler_owns(example_repo: Repo) -> None:
+    """Cross-checked against the committed serving output: an Application ignores `spec.replicas`
+    of exactly the workload that the rendered HPA scales, and of nothing else."""
+    seen_hpa = False
+    for (env, model), resolved in sorted(example_repo.resolved.items()):
+        serving = parse_objects((ROOT / "rendered" / env / model / "serving.yaml").read_text(encoding="utf-8"))
+        hpas = [o for o in serving if o["kind"] == "HorizontalPodAutoscaler"]
+        app = render_application(resolved).objects[0]
+        if not hpas:
+            assert "ignoreDifferences" not in app["spec"], f"{env}/{model}"
+            assert "RespectIgnoreDifferences=true" not in app["spec"]["syncPolicy"]["syncOptions"]
+            continue
+        seen_hpa = True
+        target = hpas[0]["spec"]["scaleTargetRef"]
+        assert app["spec"]["ignoreDifferences"] == [
+            {
+                "group": target["apiVersion"].split("/")[0],
+                "jsonPointers": ["/spec/replicas"],
+                "kind": target["kind"],
+                "name": target["name"],
+                "namespace": resolved.env.namespace,
+            }
+        ], f"{env}/{model}"
+        # without this option a sync would still write the ignored field back
+        assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    assert seen_hpa

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from modelplane.commands.shared import check_selection
 from modelplane.gate.results import CheckReport
 from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
@@ -61,12 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         reason = f"check stopped: {len(errors)} problem(s) in the specs; run `modelplane validate`"
         _emit(args.format, CheckReport.halted(reason, problems))
         return 1
-    for name in args.env:
-        if name not in repo.environments:
-            raise ModelplaneError(f"--env {name}: no such environment (have: {', '.join(sorted(repo.environments))})")
-    for name in args.model:
-        if name not in repo.models:
-            raise ModelplaneError(f"--model {name}: no such model (have: {', '.join(sorted(repo.models))})")
+    check_selection(repo, args.env, args.model)
     try:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError as exc:

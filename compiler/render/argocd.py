@@ -5,6 +5,10 @@ Each model's Application syncs only `rendered/<env>/<model>/{serving,training,mo
 Sync waves order the child Applications under the root: models holding pii/phi data sync
 first (wave 1) so their access controls and alerts are in place before the rest (wave 2);
 within a wave Argo CD orders by name. The root itself is wave 0.
+
+A workload scaled by a HorizontalPodAutoscaler has its `spec.replicas` owned by the autoscaler:
+the Application ignores that field (`ignoreDifferences`) and keeps it out of syncs
+(`RespectIgnoreDifferences=true`), so self-heal and the autoscaler do not fight.
 """
 
 from __future__ import annotations
@@ -23,8 +27,30 @@ def sync_wave(resolved: Resolved) -> int:
     return 1 if SENSITIVE & set(resolved.model.data.classification) else 2
 
 
-def _sync_policy(env: Environment) -> dict[str, Any]:
-    policy: dict[str, Any] = {"syncOptions": ["CreateNamespace=true", "ServerSideApply=true"]}
+def autoscaled_workload(resolved: Resolved) -> dict[str, str] | None:
+    """The workload whose replica count the chart's HPA owns (the chart renders an HPA for the
+    kubernetes backend when min and max replicas differ), or None."""
+    serving = resolved.model.serving
+    if serving.backend != "kubernetes" or serving.replicas.min == serving.replicas.max:
+        return None
+    if serving.rollout.strategy == "canary":
+        return {"group": "argoproj.io", "kind": "Rollout"}
+    return {"group": "apps", "kind": "Deployment"}
+
+
+def _ignore_differences(resolved: Resolved) -> list[dict[str, Any]]:
+    workload = autoscaled_workload(resolved)
+    if workload is None:
+        return []
+    target = {**workload, "name": resolved.model.metadata.name, "namespace": resolved.env.namespace}
+    return [{**target, "jsonPointers": ["/spec/replicas"]}]
+
+
+def _sync_policy(env: Environment, *, respect_ignored: bool = False) -> dict[str, Any]:
+    options = ["CreateNamespace=true", "ServerSideApply=true"]
+    if respect_ignored:
+        options.append("RespectIgnoreDifferences=true")
+    policy: dict[str, Any] = {"syncOptions": options}
     if env.argocd.automated:
         policy["automated"] = {"prune": env.argocd.prune, "selfHeal": env.argocd.self_heal}
     return policy
@@ -32,7 +58,8 @@ def _sync_policy(env: Environment) -> dict[str, Any]:
 
 def application(resolved: Resolved) -> dict[str, Any]:
     env, name = resolved.env, resolved.model.metadata.name
-    return {
+    ignored = _ignore_differences(resolved)
+    app: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
@@ -51,9 +78,12 @@ def application(resolved: Resolved) -> dict[str, Any]:
                 "directory": {"recurse": False, "include": SYNCED_FILES},
             },
             "destination": {"server": env.argocd.destination.server, "namespace": env.namespace},
-            "syncPolicy": _sync_policy(env),
+            "syncPolicy": _sync_policy(env, respect_ignored=bool(ignored)),
         },
     }
+    if ignored:
+        app["spec"]["ignoreDifferences"] = ignored
+    return app
 
 
 def render_application(resolved: Resolved) -> Output:

@@ -7,12 +7,22 @@
 
 Spot training: pods get `nodeSelector modelplane.dev/capacity: spot`, a matching toleration,
 and retries, because spot nodes are taken away without notice.
+
+Every step is hardened and bounded: a non-root, read-only container with no capabilities and the
+runtime's seccomp profile (`/tmp` is an emptyDir, where the steps write their outputs), requests
+and limits on every step, and `activeDeadlineSeconds` no longer than the gap between two scheduled
+runs, so that with `concurrencyPolicy: Forbid` a hung run cannot block the next ones. `register`
+runs in the training image (already pinned by digest in prod, policy MP-IMG-001), which has the
+MLflow client the other steps use. Each model's training runs as its own ServiceAccount
+`<model>-training`, rendered here with the Role Argo's executor needs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from croniter import croniter
 from hera.workflows import models as m
 
 from modelplane.render.base import Output, common_annotations, common_labels
@@ -21,9 +31,15 @@ from modelplane.resolve import Resolved
 from modelplane.spec.model import Step, Training
 
 MLFLOW_CONFIG = "modelplane-mlflow"  # ConfigMap with MLFLOW_TRACKING_URI, one per namespace
-REGISTER_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2"
 SPOT_LABEL = "modelplane.dev/capacity"
 METRIC_FILE = "/tmp/metric"
+RUN_AS = 65532  # an unprivileged uid/gid, the "nonroot" user of distroless images
+MAX_DEADLINE_SECONDS = 24 * 3600
+# Used when the spec sets no training resources; a request without a limit gets the request as limit.
+DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
+# `register` only calls the MLflow API.
+REGISTER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+_CRON_BASE = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a fixed start: the same schedule, the same deadline
 
 
 def _env(resolved: Resolved) -> list[m.EnvVar]:
@@ -42,14 +58,62 @@ def _env(resolved: Resolved) -> list[m.EnvVar]:
     ]
 
 
-def _resources(training: Training) -> m.ResourceRequirements | None:
+def service_account(resolved: Resolved) -> str:
+    return f"{resolved.model.metadata.name}-training"
+
+
+def _quantities(values: dict[str, Any]) -> dict[str, m.Quantity]:
+    return {k: m.Quantity(str(v)) for k, v in sorted(values.items())}
+
+
+def step_resources(training: Training) -> dict[str, dict[str, Any]]:
+    """Requests and limits for a training step: the spec's, a default when it sets none, and a
+    limit for everything requested (the request itself when the spec gives no limit)."""
     shaped = kubernetes_resources(training.resources)
-    if not shaped:
-        return None
+    requests = shaped.get("requests") or ({} if shaped.get("limits") else dict(DEFAULT_REQUESTS))
+    limits = {**requests, **shaped.get("limits", {})}
+    return {"requests": requests, "limits": limits}
+
+
+def _requirements(shaped: dict[str, dict[str, Any]]) -> m.ResourceRequirements:
     return m.ResourceRequirements(
-        requests={k: m.Quantity(str(v)) for k, v in shaped.get("requests", {}).items()} or None,
-        limits={k: m.Quantity(str(v)) for k, v in shaped.get("limits", {}).items()} or None,
+        requests=_quantities(shaped["requests"]) or None, limits=_quantities(shaped["limits"]) or None
     )
+
+
+def deadline_seconds(schedule: str) -> int:
+    """The shortest gap between two runs of the schedule, at most a day: the longest a run may take
+    before Argo stops it, so that a hung run never holds back the next scheduled one."""
+    times = croniter(schedule, _CRON_BASE)
+    fires = [times.get_next(dt.datetime) for _ in range(32)]
+    gap = min(int((b - a).total_seconds()) for a, b in zip(fires, fires[1:], strict=False))
+    return min(gap, MAX_DEADLINE_SECONDS)
+
+
+def _container_security() -> m.SecurityContext:
+    return m.SecurityContext(
+        allow_privilege_escalation=False,
+        capabilities=m.Capabilities(drop=["ALL"]),
+        privileged=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        run_as_user=RUN_AS,
+        run_as_group=RUN_AS,
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _pod_security() -> m.PodSecurityContext:
+    return m.PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=RUN_AS,
+        run_as_group=RUN_AS,
+        fs_group=RUN_AS,
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+_TMP = m.VolumeMount(name="tmp", mount_path="/tmp")  # the steps' outputs; the root filesystem is read-only
 
 
 def _step_template(name: str, step: Step, resolved: Resolved, outputs: m.Outputs | None = None) -> m.Template:
@@ -62,14 +126,17 @@ def _step_template(name: str, step: Step, resolved: Resolved, outputs: m.Outputs
             command=list(step.command),
             args=list(step.args) or None,
             env=_env(resolved),
-            resources=_resources(training),
+            resources=_requirements(step_resources(training)),
+            security_context=_container_security(),
+            volume_mounts=[_TMP],
         ),
         outputs=outputs,
     )
 
 
 def _register_template(resolved: Resolved) -> m.Template:
-    model = resolved.model
+    model, training = resolved.model, resolved.model.training
+    assert training is not None
     script = (
         "import os, mlflow\n"
         "client = mlflow.tracking.MlflowClient()\n"
@@ -82,13 +149,16 @@ def _register_template(resolved: Resolved) -> m.Template:
         name="register",
         inputs=m.Inputs(parameters=[m.Parameter(name="run-id"), m.Parameter(name="metric")]),
         container=m.Container(
-            image=REGISTER_IMAGE,
+            image=training.image,
             command=["python", "-c", script],
             env=[
                 *_env(resolved),
                 m.EnvVar(name="RUN_ID", value="{{inputs.parameters.run-id}}"),
                 m.EnvVar(name="METRIC", value="{{inputs.parameters.metric}}"),
             ],
+            resources=_requirements(REGISTER_RESOURCES),
+            security_context=_container_security(),
+            volume_mounts=[_TMP],
         ),
         metadata=m.Metadata(labels={"modelplane.dev/registry-model": model.registry.name}),
     )
@@ -142,7 +212,10 @@ def _workflow_spec(resolved: Resolved) -> m.WorkflowSpec:
         }
     return m.WorkflowSpec(
         entrypoint="pipeline",
-        service_account_name="modelplane-training",
+        service_account_name=service_account(resolved),
+        active_deadline_seconds=deadline_seconds(training.schedule),
+        security_context=_pod_security(),
+        volumes=[m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())],
         arguments=m.Arguments(
             parameters=[
                 m.Parameter(name="reason", value="schedule", description="schedule, drift or manual"),
@@ -200,7 +273,34 @@ def render_training(resolved: Resolved) -> Output | None:
             successful_jobs_history_limit=3,
             failed_jobs_history_limit=3,
             workflow_metadata=m.ObjectMeta(labels=common_labels(resolved)),
-            workflow_spec=m.WorkflowSpec(workflow_template_ref=m.WorkflowTemplateRef(name=f"{name}-retrain")),
+            workflow_spec=m.WorkflowSpec(
+                workflow_template_ref=m.WorkflowTemplateRef(name=f"{name}-retrain"),
+                active_deadline_seconds=deadline_seconds(training.schedule),
+            ),
         ),
     )
-    return Output("training.yaml", objects=[_dump(cron), _dump(template)])
+    return Output("training.yaml", objects=[_dump(cron), _dump(template), *identity_objects(resolved)])
+
+
+def identity_objects(resolved: Resolved) -> list[dict[str, Any]]:
+    """The ServiceAccount the training pods run as, and the Role Argo's executor needs to report
+    step outputs (WorkflowTaskResults); nothing else, so a step gets no API access by default."""
+    name, namespace = service_account(resolved), resolved.env.namespace
+    def metadata() -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": common_labels(resolved)}
+
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata()}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(),
+        "rules": [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+    }
+    return [account, role, binding]
