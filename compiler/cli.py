@@ -18,6 +18,7 @@ COMMANDS = {
     "lock": "record registry facts from MLflow into modelplane.lock",
     "schemas": "write JSON Schemas for the spec into schemas/",
     "demo": "run the whole pipeline on this repository with local defaults",
+    "monitor": "measure drift, accuracy and fairness from data sets and publish them to Prometheus",
 }
 
 
