@@ -224,9 +224,10 @@ def rule_groups(resolved: Resolved) -> list[dict[str, Any]]:
 
 
 def render_monitoring(resolved: Resolved) -> list[Output]:
+    from modelplane.render.alerts_absent import absent_rule_groups, absent_tests
     from modelplane.render.monitoring_tests import promtool_tests
 
-    groups = rule_groups(resolved)
+    groups = rule_groups(resolved) + absent_rule_groups(resolved)
     rule = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -241,5 +242,5 @@ def render_monitoring(resolved: Resolved) -> list[Output]:
     return [
         Output("monitoring.yaml", objects=[rule]),
         Output("monitoring.rules.yaml", text=dump_document({"groups": groups})),
-        Output("monitoring.test.yaml", text=dump_document(promtool_tests(resolved))),
+        Output("monitoring.test.yaml", text=dump_document(absent_tests(resolved, promtool_tests(resolved)))),
     ]
