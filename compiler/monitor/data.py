@@ -46,14 +46,28 @@ def _local_path(uri: str) -> Path:
     return Path(urlparse(uri).path) if uri.startswith("file://") else Path(uri)
 
 
+def _frame(uri: str) -> pd.DataFrame:
+    """Local files through pandas; object-store URIs (s3://, gs://, hdfs://) through pyarrow's filesystems."""
+    parquet = urlparse(uri).path.endswith((".parquet", ".pq"))
+    if _is_local(uri):
+        path = _local_path(uri)
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+    import pyarrow.fs
+    import pyarrow.parquet
+
+    filesystem, path = pyarrow.fs.FileSystem.from_uri(uri)
+    if parquet:
+        return pyarrow.parquet.read_table(path, filesystem=filesystem).to_pandas()
+    with filesystem.open_input_file(path) as stream:
+        return pd.read_csv(stream)
+
+
 def read(role: str, uri: str) -> DataSet:
-    """CSV or Parquet, from a local path or any URI pandas' fsspec layer reads (s3://, gs://, ...)."""
+    """CSV or Parquet, from a local path or an object-store URI."""
     if _is_local(uri) and not _local_path(uri).is_file():
         raise DataError(role, uri, "file not found")
-    source = str(_local_path(uri)) if _is_local(uri) else uri
-    parquet = urlparse(uri).path.endswith((".parquet", ".pq"))
     try:
-        frame = pd.read_parquet(source) if parquet else pd.read_csv(source)
+        frame = _frame(uri)
     except pd.errors.EmptyDataError:
         raise DataError(role, uri, "no rows (the file is empty)") from None
     except (ValueError, OSError, ImportError, pd.errors.ParserError) as exc:

@@ -51,7 +51,7 @@ def stale_after(resolved: Resolved) -> int:
 def checks(resolved: Resolved) -> list[tuple[str, str]]:
     """(check, the spec's metric name) for every quality metric the spec sets a bound on."""
     mon = resolved.model.monitoring
-    out = []
+    out: list[tuple[str, str]] = []
     if mon.drift is not None:
         out.append(("drift", mon.drift.metric))
     if mon.accuracy is not None:
