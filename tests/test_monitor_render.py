@@ -87,6 +87,7 @@ def test_routes_send_pages_to_pagerduty_tickets_to_slack_and_email_and_drift_to_
     assert [(r["receiver"], r["matchers"]) for r in model_route["routes"]] == [
         ("churn-retrain", ['alertname="ChurnDataDrift"', 'retrain="true"']),
         ("churn-page", ['severity="page"']),
+        ("churn-ticket", ['severity="ticket"']),
     ]
     [retrain] = [r for r in churn["receivers"] if r["name"] == "churn-retrain"]
     assert retrain["webhook_configs"][0]["url"] == "http://churn-drift-eventsource-svc.ml-prod.svc:12000/churn"

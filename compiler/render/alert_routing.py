@@ -64,6 +64,8 @@ def _child_routes(resolved: Resolved) -> list[tuple[str, list[tuple[str, str]], 
         drift = [("alertname", f"{camel(name)}DataDrift"), ("retrain", "true")]
         out.append((f"{name}-retrain", drift, True))
     out.append((f"{name}-page", [("severity", "page")], False))
+    # Explicit: once a child route matched (the retrain one), the parent's receiver is not used.
+    out.append((f"{name}-ticket", [("severity", "ticket")], False))
     return out
 
 

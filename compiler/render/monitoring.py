@@ -180,6 +180,7 @@ def alert_labels(resolved: Resolved, alert: Alert) -> dict[str, str]:
         "team": model.metadata.team,
         "model": model.metadata.name,
         "environment": resolved.env.metadata.name,
+        "namespace": resolved.env.namespace,  # AlertmanagerConfig routes match on it (alert_routing.py)
         **dict(alert.extra_labels),
     }
     if routes.slack:
