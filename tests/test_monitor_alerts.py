@@ -31,7 +31,7 @@ def test_staleness_limit_follows_the_schedule() -> None:
 
 
 def test_churn_monitor_runs_hourly_so_it_is_stale_after_two_hours(example_repo: Repo) -> None:
-    assert stale_after(example_repo.resolved[("dev", "churn")]) == 7200
+    assert stale_after(example_repo.resolved[("prod", "churn")]) == 7200
 
 
 def _promtool_test(

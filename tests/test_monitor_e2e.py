@@ -1,6 +1,6 @@
 """The closed loop end to end, with the real Prometheus, Alertmanager and Pushgateway on loopback.
 
-The rendered files of the example repository (`rendered/dev/churn/`) are used as they are, but for
+The rendered files of the example repository (`rendered/prod/churn/`) are used as they are, but for
 three test-speed edits: every alert's `for` becomes 2s, the staleness limit 15 s, and the
 notifiers' secrets and URLs point at a webhook receiver in this test (standing in for Slack,
 PagerDuty and the Argo Events webhook). The monitor runs with the rendered CronWorkflow's own
@@ -30,7 +30,7 @@ from modelplane.render.base import parse_objects
 from tests.conftest import ROOT, require_tool
 from tests.monitor_data import feedback, population, write
 
-RENDERED = ROOT / "rendered" / "dev" / "churn"
+RENDERED = ROOT / "rendered" / "prod" / "churn"
 STALE_AFTER = 15
 WAIT = 45.0  # seconds any one expectation may take
 
@@ -266,12 +266,12 @@ def test_shifted_data_fires_drift_and_alertmanager_routes_it_to_slack_and_the_re
     [retrain] = _until(lambda: stack.receiver.got("/retrain"), "the retrain webhook called")
     assert retrain["status"] == "firing"
     common = retrain["commonLabels"]
-    assert (common["alertname"], common["model"], common["environment"]) == ("ChurnDataDrift", "churn", "dev")
+    assert (common["alertname"], common["model"], common["environment"]) == ("ChurnDataDrift", "churn", "prod")
     assert common["workflow_template"] == "churn-retrain"
     assert _sensor_accepts(retrain)
     text = _until(lambda: [t for t in stack.receiver.slack() if "ChurnDataDrift" in t], "the drift alert in Slack")[0]
     assert stack.receiver.got("/slack")[0]["channel"] == "#growth-ml-alerts"
-    assert "(model churn, environment dev, retrain template churn-retrain)" in text
+    assert "(model churn, environment prod, retrain template churn-retrain)" in text
     assert stack.receiver.got("/pagerduty") == []  # drift is a ticket, not a page
 
 
@@ -283,7 +283,7 @@ def test_poor_and_unfair_feedback_fires_accuracy_and_fairness(stack: Stack) -> N
     )
     assert firing["ChurnFairnessBelowMinimum"]["slack_channel"] == "#growth-ml-alerts"
     texts = _until(lambda: " ".join(t for t in stack.receiver.slack() if "auc below" in t), "accuracy in Slack")
-    assert "churn: auc below 0.8 (model churn, environment dev)" in texts
+    assert "churn: auc below 0.8 (model churn, environment prod)" in texts
     _until(lambda: any("disparate_impact below" in t for t in stack.receiver.slack()), "fairness in Slack")
     assert "ChurnDataDrift" not in stack.firing()  # unshifted inputs again: drift resolved
 
