@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import yaml
 
 from modelplane.render.alerts_absent import absent_alerts, absent_rule_groups, absent_tests, schedule_gap, stale_after
 from modelplane.render.base import dump_document
-from modelplane.repo import Repo
-from tests.conftest import require_tool
+from modelplane.render.monitoring import alerts, render_monitoring
+from modelplane.repo import Repo, load_repo
+from tests.conftest import ROOT, require_tool
 
 
 def test_every_quality_metric_has_a_not_reported_alert(example_repo: Repo) -> None:
@@ -56,3 +58,42 @@ def test_promtool_proves_fresh_quiet_and_missing_or_stale_firing(example_repo: R
     assert result.returncode == 1
     output = result.stdout + result.stderr
     assert output.count("fires when stale") == 3 and "stays quiet" not in output, output
+
+
+def _repo_with(tmp_path: Path, old: str, new: str) -> tuple[Repo, list[str]]:
+    for folder in ("models", "environments"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    spec = tmp_path / "models" / "demand-forecast" / "model.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new), encoding="utf-8")
+    repo, problems = load_repo(tmp_path)
+    return repo, [p.render() for p in problems]
+
+
+def test_lower_is_better_error_metric_alerts_above_its_maximum(tmp_path: Path) -> None:
+    repo, problems = _repo_with(tmp_path, "{metric: wape_skill, min: 0.75}", "{metric: wape, max: 0.25}")
+    assert problems == []
+    resolved = repo.resolved[("prod", "demand-forecast")]
+    [alert] = [a for a in alerts(resolved) if a.kind.startswith("accuracy")]
+    assert alert.name == "DemandForecastErrorAboveMaximum"
+    assert (
+        alert.expr == 'max(modelplane_model_accuracy{namespace="ml-prod",model="demand-forecast",metric="wape"}) > 0.25'
+    )
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for output in render_monitoring(resolved):
+        (folder / output.path).write_text(output.content(), encoding="utf-8")
+    promtool = require_tool("promtool")
+    result = subprocess.run(
+        [promtool, "test", "rules", "monitoring.test.yaml"], cwd=folder, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DemandForecastErrorAboveMaximum fires" in (folder / "monitoring.test.yaml").read_text()
+
+
+def test_a_bound_against_the_metric_direction_is_a_validation_error_at_its_line(tmp_path: Path) -> None:
+    _, problems = _repo_with(tmp_path, "{metric: wape_skill, min: 0.75}", "{metric: wape, min: 0.25}")
+    assert problems == [
+        "models/demand-forecast/model.yaml:44:13: monitoring.accuracy: lower wape is better: bound it with max, not min"
+    ]

@@ -43,7 +43,7 @@ class Alert:
     severity: str
     summary: str
     description: str
-    kind: str  # latency | errors | drift | accuracy | fairness-min | fairness-max | burn
+    kind: str  # latency | errors | drift | accuracy | accuracy-max | fairness-min | fairness-max | burn
     threshold: float
     extra_labels: tuple[tuple[str, str], ...] = ()
 
@@ -112,16 +112,21 @@ def alerts(resolved: Resolved) -> list[Alert]:
             )
         )
     if mon.accuracy is not None:
+        # higher-is-better metrics have a min, lower-is-better ones (mae, rmse) a max
+        low = mon.accuracy.max is None
+        bound = mon.accuracy.min if mon.accuracy.min is not None else mon.accuracy.max
+        assert bound is not None
+        word, agg, op = ("below", "min", "<") if low else ("above", "max", ">")
         out.append(
             Alert(
-                f"{base}AccuracyBelowMinimum",
-                f'min(modelplane_model_accuracy{{{model_sel},metric="{mon.accuracy.metric}"}}) < {mon.accuracy.min:g}',
+                f"{base}AccuracyBelowMinimum" if low else f"{base}ErrorAboveMaximum",
+                f'{agg}(modelplane_model_accuracy{{{model_sel},metric="{mon.accuracy.metric}"}}) {op} {bound:g}',
                 "1h",
                 "ticket",
-                f"{name}: {mon.accuracy.metric} below {mon.accuracy.min:g}",
-                f"Online {mon.accuracy.metric} of {name} has been below {mon.accuracy.min:g} for 1 hour.",
-                "accuracy",
-                mon.accuracy.min,
+                f"{name}: {mon.accuracy.metric} {word} {bound:g}",
+                f"Online {mon.accuracy.metric} of {name} has been {word} {bound:g} for 1 hour.",
+                "accuracy" if low else "accuracy-max",
+                bound,
             )
         )
     fairness = mon.fairness

@@ -194,8 +194,22 @@ class Drift(SpecModel):
 
 
 class AccuracyBound(SpecModel):
+    """`min` for a higher-is-better metric (accuracy, auc), `max` for a lower-is-better one (mae, rmse)."""
+
     metric: str = "accuracy"
-    min: Ratio
+    min: Ratio | None = None
+    max: float | None = Field(default=None, gt=0, description="the highest tolerable error (mae, rmse, mape, wape)")
+
+    @model_validator(mode="after")
+    def _one_bound_in_the_metric_direction(self) -> AccuracyBound:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("an accuracy bound needs exactly one of min (higher is better) or max (lower is better)")
+        direction = ACCURACY_DIRECTION.get(self.metric)
+        if direction == "lower" and self.min is not None:
+            raise ValueError(f"lower {self.metric} is better: bound it with max, not min")
+        if direction == "higher" and self.max is not None:
+            raise ValueError(f"higher {self.metric} is better: bound it with min, not max")
+        return self
 
 
 class Fairness(SpecModel):
