@@ -19,6 +19,7 @@ COMMANDS = {
     "schemas": "write JSON Schemas for the spec into schemas/",
     "demo": "run the whole pipeline on this repository with local defaults",
     "verify": "server-side dry-run of every rendered object against a real cluster (never applies)",
+    "monitor": "measure drift, accuracy and fairness from data sets and publish them to Prometheus",
 }
 
 

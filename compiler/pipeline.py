@@ -15,10 +15,14 @@ from modelplane import __version__
 from modelplane.manifests import ManifestChecker
 from modelplane.problems import Problem
 from modelplane.registry import LOCK_FILE, facts_for, load_lock
+from modelplane.render.alert_routing import render_alert_routing
 from modelplane.render.argocd import render_application, render_root
 from modelplane.render.base import Output
 from modelplane.render.card import render_card
+from modelplane.render.dashboard import render_dashboard
+from modelplane.render.monitor_job import render_monitor_job
 from modelplane.render.monitoring import render_monitoring
+from modelplane.render.retrain_events import render_retrain_events
 from modelplane.render.serving import CHART_DIR, HelmRenderer, render_many
 from modelplane.render.training import render_training
 from modelplane.repo import Repo, Selection
@@ -48,6 +52,10 @@ def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) ->
     training = render_training(resolved)
     if training is not None:
         outputs.append(training)
+    outputs += render_monitor_job(resolved)
+    outputs += render_alert_routing(resolved)
+    outputs += render_retrain_events(resolved)
+    outputs += render_dashboard(resolved)
     return sorted(outputs, key=lambda o: o.path)
 
 

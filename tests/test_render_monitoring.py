@@ -64,6 +64,7 @@ def test_routing_labels_and_annotations(example_repo: Repo) -> None:
         "team": "growth-ds",
         "model": "churn",
         "environment": "prod",
+        "namespace": "ml-prod",
         "slack_channel": "#growth-ml-alerts",
         "pagerduty_service": "growth-ml-oncall",
     }

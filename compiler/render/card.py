@@ -59,7 +59,8 @@ def _monitoring(resolved: Resolved) -> list[str]:
     if mon.drift:
         rows.append((f"drift ({mon.drift.metric})", f"≤ {mon.drift.threshold:g}"))
     if mon.accuracy:
-        rows.append((mon.accuracy.metric, f"≥ {mon.accuracy.min:g}"))
+        bound = f"≥ {mon.accuracy.min:g}" if mon.accuracy.min is not None else f"≤ {mon.accuracy.max:g}"
+        rows.append((mon.accuracy.metric, bound))
     if mon.fairness:
         f = mon.fairness
         bounds = " and ".join(

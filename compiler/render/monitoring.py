@@ -43,7 +43,7 @@ class Alert:
     severity: str
     summary: str
     description: str
-    kind: str  # latency | errors | drift | accuracy | fairness-min | fairness-max | burn
+    kind: str  # latency | errors | drift | accuracy | accuracy-max | fairness-min | fairness-max | burn
     threshold: float
     extra_labels: tuple[tuple[str, str], ...] = ()
 
@@ -125,17 +125,21 @@ def alerts(resolved: Resolved) -> list[Alert]:
             )
         )
     if mon.accuracy is not None:
+        # higher-is-better metrics have a min, lower-is-better ones (mae, rmse) a max
+        low = mon.accuracy.max is None
+        bound = mon.accuracy.min if mon.accuracy.min is not None else mon.accuracy.max
+        assert bound is not None
+        word, agg, op = ("below", "min", "<") if low else ("above", "max", ">")
         out.append(
             Alert(
-                f"{base}AccuracyBelowMinimum",
-                f"min(modelplane_model_accuracy{{{model_sel},{matchers(metric=mon.accuracy.metric)}}})"
-                f" < {mon.accuracy.min:g}",
+                f"{base}AccuracyBelowMinimum" if low else f"{base}ErrorAboveMaximum",
+                f'{agg}(modelplane_model_accuracy{{{model_sel},{matchers(metric=mon.accuracy.metric)}}}) {op} {bound:g}',
                 "1h",
                 "ticket",
-                f"{name}: {mon.accuracy.metric} below {mon.accuracy.min:g}",
-                f"Online {mon.accuracy.metric} of {name} has been below {mon.accuracy.min:g} for 1 hour.",
-                "accuracy",
-                mon.accuracy.min,
+                f"{name}: {mon.accuracy.metric} {word} {bound:g}",
+                f"Online {mon.accuracy.metric} of {name} has been {word} {bound:g} for 1 hour.",
+                "accuracy" if low else "accuracy-max",
+                bound,
             )
         )
     fairness = mon.fairness
@@ -194,6 +198,7 @@ def alert_labels(resolved: Resolved, alert: Alert) -> dict[str, str]:
         "team": model.metadata.team,
         "model": model.metadata.name,
         "environment": resolved.env.metadata.name,
+        "namespace": resolved.env.namespace,  # AlertmanagerConfig routes match on it (alert_routing.py)
         **dict(alert.extra_labels),
     }
     if routes.slack:
@@ -238,9 +243,10 @@ def rule_groups(resolved: Resolved) -> list[dict[str, Any]]:
 
 
 def render_monitoring(resolved: Resolved) -> list[Output]:
+    from modelplane.render.alerts_absent import absent_rule_groups, absent_tests
     from modelplane.render.monitoring_tests import promtool_tests
 
-    groups = rule_groups(resolved)
+    groups = rule_groups(resolved) + absent_rule_groups(resolved)
     rule = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -255,5 +261,5 @@ def render_monitoring(resolved: Resolved) -> list[Output]:
     return [
         Output("monitoring.yaml", objects=[rule]),
         Output("monitoring.rules.yaml", text=dump_document({"groups": groups})),
-        Output("monitoring.test.yaml", text=dump_document(promtool_tests(resolved))),
+        Output("monitoring.test.yaml", text=dump_document(absent_tests(resolved, promtool_tests(resolved)))),
     ]

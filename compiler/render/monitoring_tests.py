@@ -75,9 +75,11 @@ def _case_series(resolved: Resolved, alert: Alert, firing: bool, steps: int) -> 
         value = alert.threshold * 2 if firing else alert.threshold / 2
         labels = f"{model_sel},{matchers(metric=mon.drift.metric, feature='tenure_months')}"
         return _gauge("modelplane_drift_score", labels, value, steps)
-    if alert.kind == "accuracy":
+    if alert.kind in ("accuracy", "accuracy-max"):
         assert mon.accuracy is not None
         value = alert.threshold / 2 if firing else (1 + alert.threshold) / 2
+        if alert.kind == "accuracy-max":  # lower is better: an error above its maximum fires
+            value = alert.threshold * 2 if firing else alert.threshold / 2
         return _gauge("modelplane_model_accuracy", f"{model_sel},{matchers(metric=mon.accuracy.metric)}", value, steps)
     fairness = mon.fairness
     assert fairness is not None

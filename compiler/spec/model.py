@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from modelplane.monitor.catalog import ACCURACY_DIRECTION, FAIRNESS_NEEDS_TARGET
 from modelplane.spec.types import (
     CpuQuantity,
     Cron,
@@ -23,6 +24,7 @@ from modelplane.spec.types import (
 
 API_VERSION = "modelplane.dev/v1"
 DataClass = Literal["public", "internal", "confidential", "pii", "phi"]
+DATA_URI = r"^\S+\.(csv|parquet|pq)$"  # the quality monitor's data sets
 
 
 class Metadata(SpecModel):
@@ -201,8 +203,22 @@ class Drift(SpecModel):
 
 
 class AccuracyBound(SpecModel):
+    """`min` for a higher-is-better metric (accuracy, auc), `max` for a lower-is-better one (mae, rmse)."""
+
     metric: Identifier = "accuracy"
-    min: Ratio
+    min: Ratio | None = None
+    max: float | None = Field(default=None, gt=0, description="the highest tolerable error (mae, rmse, mape, wape)")
+
+    @model_validator(mode="after")
+    def _one_bound_in_the_metric_direction(self) -> AccuracyBound:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("an accuracy bound needs exactly one of min (higher is better) or max (lower is better)")
+        direction = ACCURACY_DIRECTION.get(self.metric)
+        if direction == "lower" and self.min is not None:
+            raise ValueError(f"lower {self.metric} is better: bound it with max, not min")
+        if direction == "higher" and self.max is not None:
+            raise ValueError(f"higher {self.metric} is better: bound it with min, not max")
+        return self
 
 
 class Fairness(SpecModel):
@@ -232,6 +248,31 @@ class AlertRoutes(SpecModel):
         return self
 
 
+class MonitorData(SpecModel):
+    """Where the quality monitor reads its data sets: CSV or Parquet, a local path or an fsspec URI."""
+
+    reference: str = Field(pattern=DATA_URI, description="the data the model was trained or validated on")
+    current: str = Field(pattern=DATA_URI, description="recent production inputs, the reference's columns")
+    feedback: str | None = Field(
+        default=None, pattern=DATA_URI, description="labelled feedback: target, prediction, protected attributes"
+    )
+
+
+class QualityMonitor(SpecModel):
+    """The scheduled model-quality monitor: `modelplane monitor run` in an Argo CronWorkflow."""
+
+    schedule: Cron = "0 * * * *"
+    data: MonitorData
+    features: list[str] = Field(default_factory=list, description="default: every reference column but the rest")
+    target: str = Field(default="label", min_length=1, description="the label column of the feedback data set")
+    prediction: str = Field(default="prediction", min_length=1)
+    image: Image | None = Field(default=None, description="default: the modelplane image of this compiler version")
+    pushgateway: Url | None = Field(default=None, description="default: the Pushgateway in namespace monitoring")
+    stale_after: Duration | None = Field(
+        default=None, description="alert when no report is newer than this (default: twice the schedule's gap)"
+    )
+
+
 class Monitoring(SpecModel):
     latency_p99_ms: int = Field(ge=1)
     error_rate: float = Field(gt=0, lt=1, description="the highest tolerable share of failed requests")
@@ -246,6 +287,19 @@ class Monitoring(SpecModel):
     fairness: Fairness | None = None
     alert_routes: AlertRoutes
     runbook_url: Url | None = None
+    monitor: QualityMonitor | None = None
+
+    @model_validator(mode="after")
+    def _monitor_knows_metrics(self) -> Monitoring:
+        if self.monitor is None:
+            return self
+        if self.accuracy is not None and self.accuracy.metric not in ACCURACY_DIRECTION:
+            known = ", ".join(sorted(ACCURACY_DIRECTION))
+            raise ValueError(f"the monitor cannot measure accuracy metric '{self.accuracy.metric}' (known: {known})")
+        if self.fairness is not None and self.fairness.metric not in FAIRNESS_NEEDS_TARGET:
+            known = ", ".join(sorted(FAIRNESS_NEEDS_TARGET))
+            raise ValueError(f"the monitor cannot measure fairness metric '{self.fairness.metric}' (known: {known})")
+        return self
 
 
 class ModelCard(SpecModel):

@@ -1,0 +1,1 @@
+"""`modelplane monitor run`: model-quality metrics (drift, accuracy, fairness) for Prometheus."""
