@@ -1,11 +1,11 @@
 {{- define "model-serving.labels" -}}
 {{ toYaml .Values.labels }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+helm.sh/chart: {{ printf "model-serving-%s" .Chart.Version }}
 {{- end }}
 
 {{- define "model-serving.selector" -}}
 app.kubernetes.io/name: {{ .Values.name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Values.name }}
 {{- end }}
 
 {{- define "model-serving.metadata" -}}
@@ -32,7 +32,7 @@ failureThreshold: {{ .probe.failureThreshold }}
 {{- define "model-serving.podTemplate" -}}
 metadata:
   labels:
-    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/instance: {{ .Values.name }}
     {{- include "model-serving.labels" . | nindent 4 }}
 spec:
   automountServiceAccountToken: false
