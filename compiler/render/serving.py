@@ -1,7 +1,7 @@
 """Serving: chart values from the resolved spec, rendered to manifests by the real `helm` (pyhelm3).
 
 The chart ships inside the package (`compiler/charts/model-serving`). `helm template` runs
-offline; several run at once because each is a separate process.
+offline; many releases render in one helm process (`helm_batch.py`), one process per core.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import Any
 
 from modelplane.problems import ModelplaneError
 from modelplane.render.base import Output, common_annotations, common_labels, sort_keys
+from modelplane.render.helm_batch import template_batch
 from modelplane.resolve import Resolved
 from modelplane.spec.model import ResourceList, Resources
 
 CHART_DIR = Path(__file__).resolve().parent.parent / "charts" / "model-serving"
-CONCURRENCY = max(2, (os.cpu_count() or 2) * 2)
+# helm processes at once, each rendering a share of the releases (see helm_batch.py)
+BATCHES = max(2, os.cpu_count() or 2)
 KIND_ORDER = ["Service", "ServiceMonitor", "PodDisruptionBudget", "HorizontalPodAutoscaler", "AnalysisTemplate"]
 
 
@@ -117,12 +119,13 @@ class HelmRenderer:
         path = executable or os.environ.get("MODELPLANE_HELM") or shutil.which("helm")
         if not path:
             raise ModelplaneError("helm not found on PATH (set MODELPLANE_HELM, or run `make setup` to install it)")
-        from pyhelm3 import Client
+        from pyhelm3 import Client, Command
 
         self.executable = path
         self.chart_dir = chart_dir
+        self.command = Command(executable=path)
         try:
-            self.client = Client(executable=path)
+            self.client = Client(executable=path, command=self.command)
         except Exception as exc:
             raise ModelplaneError(f"helm at {path} does not run: {exc}") from exc
         self._chart: Any = None
@@ -136,30 +139,40 @@ class HelmRenderer:
             self._version = done.stdout.strip().split("+")[0] or "unknown"
         return self._version
 
-    async def _template(self, resolved: Resolved, gate: asyncio.Semaphore) -> list[dict[str, Any]]:
-        async with gate:
-            try:
-                docs = await self.client.template_resources(
-                    self._chart,
-                    resolved.model.metadata.name,
-                    serving_values(resolved),
-                    namespace=resolved.env.namespace,
-                )
-            except Exception as exc:
-                detail = getattr(exc, "stderr", b"") or str(exc).encode()
-                text = detail.decode(errors="replace").strip().splitlines()
-                where = f"{resolved.env.metadata.name}/{resolved.model.metadata.name}"
-                raise ModelplaneError(f"helm template failed for {where}: {text[0] if text else exc}") from exc
+    async def template_one(self, resolved: Resolved) -> list[dict[str, Any]]:
+        """One release in its own `helm template` process, as a user of the chart would run it."""
+        if self._chart is None:
+            self._chart = await self.client.get_chart(self.chart_dir)
+        try:
+            docs = await self.client.template_resources(
+                self._chart, resolved.model.metadata.name, serving_values(resolved), namespace=resolved.env.namespace
+            )
+        except Exception as exc:
+            detail = getattr(exc, "stderr", b"") or str(exc).encode()
+            text = detail.decode(errors="replace").strip().splitlines()
+            where = f"{resolved.env.metadata.name}/{resolved.model.metadata.name}"
+            raise ModelplaneError(f"helm template failed for {where}: {text[0] if text else exc}") from exc
         return sorted((sort_keys(d) for d in docs if d), key=_order)
 
-    def render_many(self, pairs: Sequence[Resolved]) -> dict[tuple[str, str], Output]:
-        async def run_all() -> list[list[dict[str, Any]]]:
-            gate = asyncio.Semaphore(CONCURRENCY)
-            if pairs and self._chart is None:  # `helm show chart` once per renderer, before fanning out
-                self._chart = await self.client.get_chart(self.chart_dir)
-            return await asyncio.gather(*(self._template(r, gate) for r in pairs))
+    async def _batch(self, pairs: Sequence[Resolved]) -> list[list[dict[str, Any]]]:
+        try:
+            batches = await template_batch(self.command, self.chart_dir, [serving_values(r) for r in pairs])
+        except Exception:
+            # Find the release that breaks the batch, so the error names it; re-raise if none does.
+            for resolved in pairs:
+                await self.template_one(resolved)
+            raise
+        return [sorted((sort_keys(d) for d in docs), key=_order) for docs in batches]
 
-        results = asyncio.run(run_all())
+    def render_many(self, pairs: Sequence[Resolved]) -> dict[tuple[str, str], Output]:
+        """Every release in a few helm processes (one per core), each rendering a batch of releases."""
+        size = max(1, -(-len(pairs) // BATCHES))
+        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+        async def run_all() -> list[list[list[dict[str, Any]]]]:
+            return await asyncio.gather(*(self._batch(chunk) for chunk in chunks))
+
+        results = [docs for chunk in asyncio.run(run_all()) for docs in chunk]
         return {r.key: Output("serving.yaml", objects=objs) for r, objs in zip(pairs, results, strict=True)}
 
 

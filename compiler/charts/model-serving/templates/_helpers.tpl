@@ -2,13 +2,13 @@
 ServiceMonitor or PodDisruptionBudget selecting them finds what it means to. */ -}}
 {{- define "model-serving.labels" -}}
 {{ toYaml .Values.labels }}
-app.kubernetes.io/instance: {{ toJson .Release.Name }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | toJson }}
+app.kubernetes.io/instance: {{ toJson .Values.name }}
+helm.sh/chart: {{ printf "model-serving-%s" .Chart.Version | toJson }}
 {{- end }}
 
 {{- define "model-serving.selector" -}}
 app.kubernetes.io/name: {{ toJson .Values.name }}
-app.kubernetes.io/instance: {{ toJson .Release.Name }}
+app.kubernetes.io/instance: {{ toJson .Values.name }}
 {{- end }}
 
 {{- define "model-serving.metadata" -}}
