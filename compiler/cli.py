@@ -17,6 +17,7 @@ COMMANDS = {
     "check": "evaluate OPA policies for every (model, environment)",
     "lock": "record registry facts from MLflow into modelplane.lock",
     "schemas": "write JSON Schemas for the spec into schemas/",
+    "promote": "pin in an environment the version its upstream environment runs",
     "demo": "run the whole pipeline on this repository with local defaults",
 }
 
