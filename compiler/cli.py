@@ -18,6 +18,7 @@ COMMANDS = {
     "lock": "record registry facts from MLflow into modelplane.lock",
     "schemas": "write JSON Schemas for the spec into schemas/",
     "promote": "pin in an environment the version its upstream environment runs",
+    "registry": "registry sync: set MLflow aliases <env> on the version each environment runs",
     "demo": "run the whole pipeline on this repository with local defaults",
 }
 

@@ -147,3 +147,23 @@ def test_dirty_tree_and_no_git_are_one_line_errors(
     shutil.copytree(repo_dev_ahead, tarball, ignore=shutil.ignore_patterns(".git"))
     assert mp(tarball, "promote", "churn", "--to", "staging") == 2
     assert "not a git repository" in capsys.readouterr().err
+
+
+def test_registry_sync_sets_environment_aliases_and_is_idempotent(
+    repo_dev_ahead: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = (repo_dev_ahead.parent / "mlflow-uri").read_text()
+    head = git(repo_dev_ahead, "rev-parse", "HEAD").strip()
+    assert mp(repo_dev_ahead, "registry", "sync", "--tracking-uri", uri, "--dry-run") == 0
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    assert "dev" not in (client.get_model_version("churn", "8").aliases or [])
+    capsys.readouterr()
+    assert mp(repo_dev_ahead, "registry", "sync", "--tracking-uri", uri) == 0
+    assert "registry sync: 9 version(s) changed" in capsys.readouterr().out
+    assert str(client.get_model_version_by_alias("churn", "dev").version) == "8"
+    assert str(client.get_model_version_by_alias("churn", "prod").version) == "7"
+    assert client.get_model_version("churn", "7").tags["modelplane.prod.commit"] == head
+    assert mp(repo_dev_ahead, "registry", "sync", "--tracking-uri", uri) == 0
+    assert "registry sync: 0 version(s) changed; 9 already current" in capsys.readouterr().out
