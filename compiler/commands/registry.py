@@ -1,0 +1,84 @@
+"""`modelplane registry sync`: make MLflow say what each environment runs, after a merge.
+
+For every (model, environment), the version the environment pins gets the MLflow alias named
+after the environment (`prod`, `staging`, …) and the tag `modelplane.<env>.commit` with the git
+commit that made it so. Running it again changes nothing; `--dry-run` only lists the changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+from pathlib import Path
+
+from modelplane.commands.lock import DEFAULT_TRACKING_URI
+from modelplane.problems import ModelplaneError
+from modelplane.registry import quiet_mlflow
+from modelplane.repo import load_repo
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="registry_command", metavar="SUBCOMMAND", required=True)
+    sync = sub.add_parser("sync", help="set MLflow aliases <env> on the version each environment runs")
+    sync.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
+        help=f"MLflow tracking/registry URI (env MLFLOW_TRACKING_URI; default {DEFAULT_TRACKING_URI})",
+    )
+    sync.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+    sync.add_argument("--commit", default=None, help="the commit to record (default: git rev-parse HEAD)")
+
+
+def _head(root: Path) -> str:
+    done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ModelplaneError(f"{root}: not a git repository; pass --commit")
+    return done.stdout.strip()
+
+
+def commit_tag(env: str) -> str:
+    return f"modelplane.{env}.commit"
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    root = Path(args.root)
+    repo, problems = load_repo(root)
+    if any(p.severity == "error" for p in problems):
+        raise ModelplaneError("the specs have problems; run `modelplane validate` first")
+    commit = args.commit or _head(root)
+    quiet_mlflow()
+    client = MlflowClient(tracking_uri=args.tracking_uri, registry_uri=args.tracking_uri)
+    changes = 0
+    for (env, _model), resolved in sorted(repo.resolved.items()):
+        name, version = resolved.model.registry.name, str(resolved.model.registry.version)
+        try:
+            current = client.get_model_version(name, version)
+            by_alias = None
+            try:
+                by_alias = str(client.get_model_version_by_alias(name, env).version)
+            except MlflowException as exc:
+                if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    raise
+            todo = []
+            if by_alias != version:
+                todo.append(f"alias {env}: v{by_alias or '-'} -> v{version}")
+            if (current.tags or {}).get(commit_tag(env)) != commit:
+                todo.append(f"tag {commit_tag(env)}={commit[:12]}")
+            if not todo:
+                continue
+            changes += 1
+            print(f"{env}/{name} v{version}: {'; '.join(todo)}{' (dry run)' if args.dry_run else ''}")
+            if not args.dry_run:
+                client.set_registered_model_alias(name, env, version)
+                client.set_model_version_tag(name, version, commit_tag(env), commit)
+        except MlflowException as exc:
+            raise ModelplaneError(f"MLflow registry at {args.tracking_uri}: {exc.message.splitlines()[0]}") from exc
+        except Exception as exc:  # connection refused, bad URI: one line
+            raise ModelplaneError(f"MLflow registry at {args.tracking_uri} is not reachable: {exc}") from exc
+    verb = "would change" if args.dry_run else "changed"
+    print(f"registry sync: {changes} version(s) {verb}; {len(repo.resolved) - changes} already current")
+    return 0
