@@ -133,7 +133,8 @@ def alerts(resolved: Resolved) -> list[Alert]:
         out.append(
             Alert(
                 f"{base}AccuracyBelowMinimum" if low else f"{base}ErrorAboveMaximum",
-                f'{agg}(modelplane_model_accuracy{{{model_sel},{matchers(metric=mon.accuracy.metric)}}}) {op} {bound:g}',
+                f"{agg}(modelplane_model_accuracy{{{model_sel},{matchers(metric=mon.accuracy.metric)}}})"
+                f" {op} {bound:g}",
                 "1h",
                 "ticket",
                 f"{name}: {mon.accuracy.metric} {word} {bound:g}",
