@@ -31,8 +31,6 @@ import yaml
 from modelplane.problems import ModelplaneError, Problem
 
 FIELD_MANAGER = "modelplane-verify"
-# The files of rendered/<env>/ that hold cluster objects; the promtool files and cards do not.
-CLUSTER_FILES = ("apps.yaml", "*/serving.yaml", "*/training.yaml", "*/monitoring.yaml", "*/application.yaml")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -77,7 +75,7 @@ def read_documents(text: str, file: str, env: str, model: str | None) -> list[Re
     return [
         RenderedObject(file, line, env, model, doc)
         for line, doc in zip(starts, docs, strict=True)
-        if isinstance(doc, dict) and "kind" in doc
+        if isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc
     ]
 
 
@@ -88,13 +86,14 @@ def rendered_objects(root: Path, envs: list[str], models: set[str] | None = None
         folder = root / "rendered" / env
         if not folder.is_dir():
             raise ModelplaneError(f"rendered/{env}: not found; run `modelplane compile` first")
-        for pattern in CLUSTER_FILES:
-            for path in sorted(folder.glob(pattern)):
-                model = path.parent.name if path.parent != folder else None
-                if models and model is not None and model not in models:
-                    continue
-                rel = path.relative_to(root).as_posix()
-                objects.extend(read_documents(path.read_text(encoding="utf-8"), rel, env, model))
+        # A file holds cluster objects when its documents say so (apiVersion and kind); the plain
+        # Prometheus and Alertmanager files and the promtool tests have neither.
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*/*.yaml")]):
+            model = path.parent.name if path.parent != folder else None
+            if models and model is not None and model not in models:
+                continue
+            rel = path.relative_to(root).as_posix()
+            objects.extend(read_documents(path.read_text(encoding="utf-8"), rel, env, model))
     return objects
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.problems import ModelplaneError
+from modelplane.repo import Repo
 
 RECORD_NAMES = ("manifest.json", "provenance.json")
 
@@ -102,7 +103,7 @@ def env_history(root: Path, rendered: str, env: str, ref: str = "HEAD") -> EnvHi
     paths = [f"{rendered}/{env}/{name}" for name in RECORD_NAMES]
     log = _git(root, "log", "--reverse", "--format=%H %ct", ref, "--", *paths).decode().split()
     commits = list(zip(log[0::2], (int(t) for t in log[1::2]), strict=True))
-    specs = [f"{commit}:{path}" for commit, _ in commits for path in paths]
+    specs = [f"{commit}:./{path}" for commit, _ in commits for path in paths]
     blobs = _read_blobs(root, specs)
     history = EnvHistory()
     for i, (commit, when) in enumerate(commits):
@@ -153,3 +154,28 @@ def promotion_facts(
 def no_history_facts(upstream: str | None, reason: str) -> dict[str, Any]:
     """Facts when there is no git history (a tarball): policies must refuse, never pass."""
     return {"history": False, "reason": reason, "upstream": upstream}
+
+
+def promotion_inputs(
+    repo: Repo, keys: list[tuple[str, str]], rendered: str, base: str, now: int
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """`input.promotion` for every (environment, model) in `keys`, from history up to `base`."""
+    envs = sorted({env for env, _ in keys} | {u for env, _ in keys if (u := repo.env(env).promotes_from)})
+    histories: dict[str, EnvHistory] = {}
+    reason = ""
+    if not is_git_repo(repo.root):
+        reason = f"{repo.root} is not a git work tree"
+    else:
+        try:
+            histories = {env: env_history(repo.root, rendered, env, base) for env in envs}
+        except NoHistory as exc:
+            reason = str(exc)
+    out = {}
+    for env, model in keys:
+        upstream = repo.env(env).promotes_from
+        if reason:
+            out[(env, model)] = no_history_facts(upstream, reason)
+        else:
+            version = repo.resolved[(env, model)].model.registry.version
+            out[(env, model)] = promotion_facts(env, upstream, model, version, histories, now)
+    return out

@@ -47,8 +47,10 @@ def shared_input_hashes(repo: Repo) -> dict[str, str]:
     return hashes
 
 
-def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) -> list[Output]:
-    outputs = [serving, *render_monitoring(resolved), render_application(resolved), render_card(resolved, facts)]
+def _beside_serving(resolved: Resolved) -> list[Output]:
+    """The pair's outputs other than serving (helm, batched), the card and the Application (which
+    lists the synced outputs)."""
+    outputs = [*render_monitoring(resolved)]
     training = render_training(resolved)
     if training is not None:
         outputs.append(training)
@@ -56,7 +58,22 @@ def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) ->
     outputs += render_alert_routing(resolved)
     outputs += render_retrain_events(resolved)
     outputs += render_dashboard(resolved)
+    return outputs
+
+
+def _synced(outputs: Iterable[Output]) -> list[str]:
+    return sorted(o.path for o in outputs if o.synced)
+
+
+def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) -> list[Output]:
+    outputs = [serving, *_beside_serving(resolved)]
+    outputs += [render_application(resolved, _synced(outputs)), render_card(resolved, facts)]
     return sorted(outputs, key=lambda o: o.path)
+
+
+def synced_paths(resolved: Resolved) -> list[str]:
+    """The files the pair's Application syncs, for pairs this compile does not render."""
+    return _synced([Output("serving.yaml", synced=True), *_beside_serving(resolved)])
 
 
 def check_objects(
@@ -94,15 +111,18 @@ def compile_repo(
         if selection.envs and env not in selection.envs:
             continue
         in_env = [r for key, r in sorted(repo.resolved.items()) if key[0] == env]
+        synced: dict[str, list[str]] = {}
         for resolved in in_env:
             model = resolved.model.metadata.name
             if not selection.wants(env, model):
+                synced[model] = synced_paths(resolved)
                 continue
             facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
             outputs = model_outputs(resolved, serving[resolved.key], facts)
+            synced[model] = _synced(outputs)
             problems += check_objects(outputs, resolved, checker, f"{env}/{model}")
             files.update({f"{env}/{model}/{o.path}": o.content() for o in outputs})
-        root = render_root(repo.env(env), in_env)
+        root = render_root(repo.env(env), in_env, synced)
         files[f"{env}/{root.path}"] = root.content()
         files[f"{env}/{PROVENANCE}"] = provenance(repo, env, helm.version(), in_env, lock, shared)
     return files, problems

@@ -12,18 +12,14 @@ import pytest
 
 from modelplane.cli import main
 from modelplane.gate import opa as opa_module
-from tests.conftest import ROOT, require_tool
+from tests.conftest import require_tool
+from tests.example_copy import copy_example
 
 
 @pytest.fixture()
 def config_repo(tmp_path: Path) -> Path:
     require_tool("opa")
-    for name in ("models", "environments", "policies", "rendered"):
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, tmp_path / name)
-    if (ROOT / "modelplane.lock").exists():
-        shutil.copy(ROOT / "modelplane.lock", tmp_path / "modelplane.lock")
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 @pytest.fixture()

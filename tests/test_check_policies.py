@@ -215,7 +215,7 @@ def test_the_example_repository_passes_every_policy(config_repo: Path, capsys: p
     assert report["packages"] == [
         f"modelplane.{name}"
         for name in (
-            "acceptance", "availability", "card", "cost", "fairness", "images", "ownership",
+            "acceptance", "availability", "card", "cost", "fairness", "images", "ownership", "promotion",
             "privacy", "registry", "resources", "rollout", "secrets",
         )
     ]

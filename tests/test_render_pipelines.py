@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from modelplane.manifests import ManifestChecker
+from modelplane.pipeline import synced_paths
 from modelplane.render.argocd import render_application, render_root
 from modelplane.render.base import parse_objects
 from modelplane.render.card import MISSING, render_card
@@ -80,7 +81,7 @@ def test_training_objects_pass_their_crds(example_repo: Repo, checker: ManifestC
 
 def test_application_per_model_and_environment(example_repo: Repo, checker: ManifestChecker) -> None:
     for (env, model), resolved in example_repo.resolved.items():
-        app = render_application(resolved).objects[0]
+        app = render_application(resolved, synced_paths(resolved)).objects[0]
         environment = example_repo.env(env)
         assert app["metadata"]["name"] == f"{env}-{model}"
         assert app["spec"]["project"] == environment.argocd.project
@@ -95,7 +96,9 @@ def test_application_per_model_and_environment(example_repo: Repo, checker: Mani
 
 def test_app_of_apps_lists_every_model_in_sync_wave_order(example_repo: Repo, checker: ManifestChecker) -> None:
     in_prod = [r for (env, _), r in sorted(example_repo.resolved.items()) if env == "prod"]
-    root, *children = render_root(example_repo.env("prod"), in_prod).objects
+    root, *children = render_root(
+        example_repo.env("prod"), in_prod, {r.model.metadata.name: synced_paths(r) for r in in_prod}
+    ).objects
     assert root["metadata"]["name"] == "modelplane-prod"
     assert root["spec"]["source"]["directory"] == {"include": "*/application.yaml", "recurse": True}
     waves = [(c["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"], c["metadata"]["name"]) for c in children]
@@ -123,7 +126,10 @@ def test_renderers_are_deterministic(example_repo: Repo) -> None:
         training = render_training(resolved)
         assert training is not None and training.content() == render_training(resolved).content()  # type: ignore[union-attr]
         assert render_card(resolved).content() == render_card(resolved).content()
-        assert render_application(resolved).content() == render_application(resolved).content()
+        assert (
+            render_application(resolved, synced_paths(resolved)).content()
+            == render_application(resolved, synced_paths(resolved)).content()
+        )
 
 
 def _containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -209,7 +215,7 @@ def test_argo_cd_ignores_the_replicas_an_autoscaler_owns(example_repo: Repo) -> 
     for (env, model), resolved in sorted(example_repo.resolved.items()):
         serving = parse_objects((ROOT / "rendered" / env / model / "serving.yaml").read_text(encoding="utf-8"))
         hpas = [o for o in serving if o["kind"] == "HorizontalPodAutoscaler"]
-        app = render_application(resolved).objects[0]
+        app = render_application(resolved, synced_paths(resolved)).objects[0]
         if not hpas:
             assert "ignoreDifferences" not in app["spec"], f"{env}/{model}"
             assert "RespectIgnoreDifferences=true" not in app["spec"]["syncPolicy"]["syncOptions"]
@@ -228,3 +234,25 @@ def test_argo_cd_ignores_the_replicas_an_autoscaler_owns(example_repo: Repo) -> 
         # without this option a sync would still write the ignored field back
         assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
     assert seen_hpa
+
+
+def test_every_cluster_object_is_synced_by_its_application() -> None:
+    """Each model's Application includes exactly the rendered files that hold cluster objects."""
+    import fnmatch
+
+    import yaml
+
+    for app_file in sorted(ROOT.glob("rendered/*/*/application.yaml")):
+        folder = app_file.parent
+        include = yaml.safe_load(app_file.read_text())["spec"]["source"]["directory"]["include"]
+        names, ext = include.strip("{").split("}")
+        globbed = {f"{n}{ext}" for n in names.split(",")}
+        holding_objects = {
+            p.name
+            for p in folder.glob("*.yaml")
+            if p.name != "application.yaml"
+            and any(isinstance(d, dict) and "apiVersion" in d for d in yaml.safe_load_all(p.read_text()))
+        }
+        assert globbed == holding_objects, folder
+        assert {"serving.yaml", "monitoring.yaml"} <= globbed
+        assert not fnmatch.filter(["monitoring.rules.yaml", "alertmanager.yml", "MODEL_CARD.md"], include)

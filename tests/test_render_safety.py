@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplane.loader import parse_text
+from modelplane.pipeline import synced_paths
 from modelplane.render.argocd import render_application
 from modelplane.render.base import Output, parse_objects
 from modelplane.render.card import render_card
@@ -198,7 +199,11 @@ class Spec:
 
 
 def _python_outputs(resolved: Resolved) -> list[Output]:
-    outputs = [*render_monitoring(resolved), render_application(resolved), render_card(resolved)]
+    outputs = [
+        *render_monitoring(resolved),
+        render_application(resolved, synced_paths(resolved)),
+        render_card(resolved),
+    ]
     training = render_training(resolved)
     if training is not None:
         outputs.append(training)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CRDS, ROOT, require_tool
+from tests.example_copy import commit_history
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
@@ -87,6 +88,7 @@ def test_validate_compile_check_and_demo_in_a_config_repository(installed: tuple
     assert "0 problem(s)" in _run([modelplane, "validate"], repo, env)
     _run([modelplane, "compile", "--crds", str(CRDS)], repo, env)
     assert (repo / "rendered/prod/churn/serving.yaml").is_file()
+    commit_history(repo)  # the gate reads what each environment ran from git history
     assert "policy check passed" in _run([modelplane, "check"], repo, env)
     out = _run([modelplane, "demo", "--crds", str(CRDS)], repo, env)
     assert "demo finished: all steps passed" in out

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --opa-url: the server already has the policies (from a bundle); do not upload them",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for OPA (default 30)")
+    parser.add_argument(
+        "--base", default="HEAD", help="git ref whose history gives the promotion facts (in a PR: origin/main)"
+    )
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)  # waiver expiry, for tests
 
 
@@ -74,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         upload=not args.no_upload,
         timeout=args.timeout,
         today=today,
+        base=args.base,
     )
     report, waiver_problems = run_gate(repo, Selection(set(args.env), set(args.model)), options)
     if waiver_problems:

@@ -11,7 +11,15 @@ from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import Repo
 
 # Which part of the spec produced each rendered file, for "produced by <file>:<line> (<key>)".
-_SOURCE_KEYS = {"serving.yaml": "serving", "training.yaml": "training", "monitoring.yaml": "monitoring"}
+_SOURCE_KEYS = {
+    "serving.yaml": "serving",
+    "training.yaml": "training",
+    "retrain-events.yaml": "training",
+    "monitoring.yaml": "monitoring",
+    "monitor.yaml": "monitoring",
+    "alertmanager-config.yaml": "monitoring",
+    "dashboard.yaml": "monitoring",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

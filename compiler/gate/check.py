@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from modelplane.gate.packages import LEVELS, PolicyPackage, policy_packages
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
 from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
+from modelplane.history import promotion_inputs
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
 from modelplane.repo import Repo, Selection
@@ -32,6 +34,8 @@ class GateOptions:
     upload: bool = True
     timeout: float = 30.0
     today: dt.date = dt.date.today()
+    base: str = "HEAD"  # promotion facts come from git history up to this ref
+    now: float | None = None  # seconds since the epoch for soak times; None: the clock
 
 
 @contextmanager
@@ -147,12 +151,15 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     _sandbox(options)
     notes = _annotations(options)
     lock = load_lock(repo.root)
+    rendered = os.path.relpath(options.rendered_dir, repo.root)
+    now = int(options.now if options.now is not None else time.time())
+    promotion = promotion_inputs(repo, keys, rendered, options.base, now)
     items = {}
     for key in keys:
         resolved = repo.resolved[key]
         facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
         objects = rendered_objects(options.rendered_dir, *key)
-        items["/".join(key)] = build_input(resolved, facts, objects, options.today)
+        items["/".join(key)] = {**build_input(resolved, facts, objects, options.today), "promotion": promotion[key]}
 
     with _server(options.opa_url) as url:
         engine = Engine(url, timeout=options.timeout)

@@ -77,6 +77,7 @@ def environment_facts(resolved: Resolved) -> dict[str, Any]:
         "limits": {
             "minAcceptance": env.limits.min_acceptance,
             "allowSpotTraining": env.limits.allow_spot_training,
+            "minSoakHours": env.limits.min_soak_hours,
             "budget": None
             if budget is None
             else {

@@ -193,6 +193,6 @@ def alertmanager_config(resolved: Resolved) -> dict[str, Any]:
 
 def render_alert_routing(resolved: Resolved) -> list[Output]:
     return [
-        Output("alertmanager-config.yaml", objects=[alertmanager_config(resolved)]),
+        Output("alertmanager-config.yaml", objects=[alertmanager_config(resolved)], synced=True),
         Output("alertmanager.yml", text=dump_document(plain_config(resolved))),
     ]

@@ -1,7 +1,8 @@
 """Argo CD: an `Application` per (model, environment), and an app-of-apps root per environment.
 
-Each model's Application syncs only `rendered/<env>/<model>/{serving,training,monitoring}.yaml`
-(the model card, the promtool files and the Application itself are not cluster objects).
+Each model's Application syncs only the outputs that say they are cluster objects (`synced`);
+the model card, the promtool files, the plain Alertmanager fragment and the Application itself
+are not (the root syncs the Applications).
 Sync waves order the child Applications under the root: models holding pii/phi data sync
 first (wave 1) so their access controls and alerts are in place before the rest (wave 2);
 within a wave Argo CD orders by name. The root itself is wave 0.
@@ -13,13 +14,13 @@ the Application ignores that field (`ignoreDifferences`) and keeps it out of syn
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelplane.render.base import Output, common_labels
 from modelplane.resolve import Resolved
 from modelplane.spec.environment import Environment
 
-SYNCED_FILES = "{serving,training,monitoring}.yaml"
 SENSITIVE = {"pii", "phi"}
 
 
@@ -56,7 +57,15 @@ def _sync_policy(env: Environment, *, respect_ignored: bool = False) -> dict[str
     return policy
 
 
-def application(resolved: Resolved) -> dict[str, Any]:
+def include_glob(paths: Sequence[str]) -> str:
+    """Argo CD's `directory.include` for exactly these files, e.g. `{serving,training}.yaml`."""
+    names = sorted(paths)
+    if names and all(n.endswith(".yaml") for n in names):
+        return "{" + ",".join(n.removesuffix(".yaml") for n in names) + "}.yaml"
+    return "{" + ",".join(names) + "}"
+
+
+def application(resolved: Resolved, synced: Sequence[str]) -> dict[str, Any]:
     env, name = resolved.env, resolved.model.metadata.name
     ignored = _ignore_differences(resolved)
     app: dict[str, Any] = {
@@ -75,7 +84,7 @@ def application(resolved: Resolved) -> dict[str, Any]:
                 "repoURL": env.argocd.repo_url,
                 "targetRevision": env.argocd.target_revision,
                 "path": f"rendered/{env.metadata.name}/{name}",
-                "directory": {"recurse": False, "include": SYNCED_FILES},
+                "directory": {"recurse": False, "include": include_glob(synced)},
             },
             "destination": {"server": env.argocd.destination.server, "namespace": env.namespace},
             "syncPolicy": _sync_policy(env, respect_ignored=bool(ignored)),
@@ -86,11 +95,11 @@ def application(resolved: Resolved) -> dict[str, Any]:
     return app
 
 
-def render_application(resolved: Resolved) -> Output:
-    return Output("application.yaml", objects=[application(resolved)])
+def render_application(resolved: Resolved, synced: Sequence[str]) -> Output:
+    return Output("application.yaml", objects=[application(resolved, synced)])
 
 
-def render_root(env: Environment, in_env: list[Resolved]) -> Output:
+def render_root(env: Environment, in_env: list[Resolved], synced: Mapping[str, Sequence[str]]) -> Output:
     """`rendered/<env>/apps.yaml`: the root Application that syncs every model's Application."""
     root = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -122,4 +131,5 @@ def render_root(env: Environment, in_env: list[Resolved]) -> Output:
         },
     }
     children = sorted(in_env, key=lambda r: (sync_wave(r), r.model.metadata.name))
-    return Output("apps.yaml", objects=[root, *(application(r) for r in children)])
+    apps = [application(r, synced[r.model.metadata.name]) for r in children]
+    return Output("apps.yaml", objects=[root, *apps])

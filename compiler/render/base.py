@@ -18,6 +18,7 @@ class Output:
     path: str
     objects: list[dict[str, Any]] = field(default_factory=list)
     text: str | None = None
+    synced: bool = False  # the model's Argo CD Application applies it to the cluster
 
     def content(self) -> str:
         return self.text if self.text is not None else dump_objects(self.objects)

@@ -104,4 +104,4 @@ def render_dashboard(resolved: Resolved) -> list[Output]:
         },
         "data": {f"{name}-{env}.json": json.dumps(dashboard(resolved), indent=2, sort_keys=True) + "\n"},
     }
-    return [Output("dashboard.yaml", objects=[config_map])]
+    return [Output("dashboard.yaml", objects=[config_map], synced=True)]

@@ -92,4 +92,6 @@ def render_monitor_job(resolved: Resolved) -> list[Output]:
             ),
         ),
     )
-    return [Output("monitor.yaml", objects=[cron.model_dump(by_alias=True, exclude_none=True, mode="json")])]
+    return [Output(
+            "monitor.yaml", objects=[cron.model_dump(by_alias=True, exclude_none=True, mode="json")], synced=True
+        )]

@@ -260,7 +260,7 @@ def render_monitoring(resolved: Resolved) -> list[Output]:
         "spec": {"groups": groups},
     }
     return [
-        Output("monitoring.yaml", objects=[rule]),
+        Output("monitoring.yaml", objects=[rule], synced=True),
         Output("monitoring.rules.yaml", text=dump_document({"groups": groups})),
         Output("monitoring.test.yaml", text=dump_document(absent_tests(resolved, promtool_tests(resolved)))),
     ]

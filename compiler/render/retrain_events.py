@@ -119,4 +119,4 @@ def sensor(resolved: Resolved) -> dict[str, Any]:
 def render_retrain_events(resolved: Resolved) -> list[Output]:
     if not wants_retrain(resolved):
         return []
-    return [Output("retrain-events.yaml", objects=[event_source(resolved), sensor(resolved)])]
+    return [Output("retrain-events.yaml", objects=[event_source(resolved), sensor(resolved)], synced=True)]

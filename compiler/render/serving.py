@@ -173,7 +173,9 @@ class HelmRenderer:
             return await asyncio.gather(*(self._batch(chunk) for chunk in chunks))
 
         results = [docs for chunk in asyncio.run(run_all()) for docs in chunk]
-        return {r.key: Output("serving.yaml", objects=objs) for r, objs in zip(pairs, results, strict=True)}
+        return {
+            r.key: Output("serving.yaml", objects=objs, synced=True) for r, objs in zip(pairs, results, strict=True)
+        }
 
 
 def render_many(pairs: Sequence[Resolved], helm: HelmRenderer) -> dict[tuple[str, str], Output]:

@@ -279,7 +279,9 @@ def render_training(resolved: Resolved) -> Output | None:
             ),
         ),
     )
-    return Output("training.yaml", objects=[_dump(cron), _dump(template), *identity_objects(resolved)])
+    return Output(
+        "training.yaml", objects=[_dump(cron), _dump(template), *identity_objects(resolved)], synced=True
+    )
 
 
 def identity_objects(resolved: Resolved) -> list[dict[str, Any]]:

@@ -51,6 +51,9 @@ class Limits(SpecModel):
     max_waiver_days: int | None = Field(
         default=None, ge=1, description="longest a policy waiver may run from today (default 365 days)"
     )
+    min_soak_hours: int = Field(
+        default=0, ge=0, le=8760, description="hours a version must run upstream before it reaches this environment"
+    )
 
 
 class Environment(SpecModel):

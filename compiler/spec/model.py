@@ -92,13 +92,22 @@ class Probe(SpecModel):
 
 
 class Probes(SpecModel):
-    readiness: Probe = Field(default_factory=Probe)
-    liveness: Probe = Field(default_factory=Probe)
+    readiness: Probe = Field(default_factory=lambda: Probe(path="/readyz"))
+    liveness: Probe = Field(default_factory=lambda: Probe(path="/livez"))
     startup: Probe | None = Field(
         default=None,
         description="for slow model loading: liveness and readiness wait until it succeeds once "
         "(periodSeconds x failureThreshold is the time allowed to start)",
     )
+
+    @model_validator(mode="after")
+    def _liveness_is_not_readiness(self) -> Probes:
+        if self.liveness == self.readiness:
+            raise ValueError(
+                "liveness and readiness are the same probe: a pod that is only busy would be restarted"
+                " instead of taken out of rotation; give liveness its own path (e.g. /livez)"
+            )
+        return self
 
 
 class CanaryStep(SpecModel):

@@ -42,6 +42,16 @@ spec:
     runAsNonRoot: true
     seccompProfile:
       type: RuntimeDefault
+  {{- /* Spread replicas over nodes, so one node's loss or drain takes at most one. */}}
+  affinity:
+    podAntiAffinity:
+      preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 100
+          podAffinityTerm:
+            topologyKey: kubernetes.io/hostname
+            labelSelector:
+              matchLabels:
+                {{- include "model-serving.selector" . | nindent 16 }}
   containers:
     - name: model
       image: {{ toJson .Values.image }}
@@ -78,6 +88,8 @@ spec:
       securityContext:
         allowPrivilegeEscalation: false
         readOnlyRootFilesystem: true
+        runAsUser: 65532
+        runAsGroup: 65532
         capabilities:
           drop: ["ALL"]
 {{- end }}
