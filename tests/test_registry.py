@@ -38,11 +38,12 @@ def _lock(root: Path, uri: str, *extra: str) -> int:
 def test_lock_from_a_sqlite_registry(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     uri = f"sqlite:///{config_repo}/.modelplane/mlflow.db"
     repo, _ = load_repo(config_repo)
-    assert seed(repo, uri) == ["churn v7", "demand-forecast v3", "fraud-detection v12"]
+    assert seed(repo, uri) == ["churn v7", "demand-forecast v3", "demand-forecast v4", "fraud-detection v12"]
     assert _lock(config_repo, uri) == 0
     lock = load_lock(config_repo)
     churn = facts_for(lock, "churn", 7)
     assert churn["found"] is True and churn["approved"] is True
+    assert (churn["approvedBy"], churn["approvedAt"]) == ("@acme/ml-platform", "2026-10-01T09:00:00Z")
     assert churn["source"] == "s3://acme-models/churn/7"
     assert churn["aliases"] == ["champion"]
     assert facts_for(lock, "churn", 6)["found"] is False, "only pinned versions are locked"

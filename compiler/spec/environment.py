@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -10,11 +10,18 @@ from modelplane.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, Spec
 
 # Kubernetes minor versions whose schemas kubernetes-validate bundles.
 SUPPORTED_KUBERNETES = tuple(f"1.{minor}" for minor in range(25, 38))
+# An owner GitHub's CODEOWNERS accepts: @user, @org/team or an e-mail address.
+OWNER = r"^(@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 
 
 class EnvMetadata(SpecModel):
     name: Name
     description: str = ""
+    owners: list[Annotated[str, Field(pattern=OWNER)]] = Field(
+        default_factory=list,
+        description="who must review what reaches this environment (CODEOWNERS of rendered/<env>/):"
+        " @user, @org/team or an e-mail address",
+    )
 
 
 class Cluster(SpecModel):
