@@ -17,11 +17,6 @@ OWNER = r"^(@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s]+@[^@\
 class EnvMetadata(SpecModel):
     name: Name
     description: str = ""
-    owners: list[Annotated[str, Field(pattern=OWNER)]] = Field(
-        default_factory=list,
-        description="who must review what reaches this environment (CODEOWNERS of rendered/<env>/):"
-        " @user, @org/team or an e-mail address",
-    )
 
 
 class Cluster(SpecModel):
@@ -75,6 +70,11 @@ class Environment(SpecModel):
     policy_profile: Literal["dev", "staging", "prod"]
     limits: Limits = Field(default_factory=Limits)
     prometheus_url: Url = "http://prometheus-operated.monitoring.svc:9090"
+    owners: list[Annotated[str, Field(pattern=OWNER)]] = Field(
+        default_factory=list,
+        description="who must review what reaches this environment (CODEOWNERS of its file and rendered/<env>/):"
+        " @user, @org/team or an e-mail address",
+    )
     defaults: dict[str, Any] = Field(
         default_factory=dict,
         description="partial model spec (serving, training, monitoring, ...) for every model here",
