@@ -1,11 +1,13 @@
 """`.github/CODEOWNERS` from the specs: who must review a change to a model or to what an environment runs.
 
-Each model folder is owned by its `metadata.owners`. An environment that names `owners`
-owns its file and its folder under `rendered/`: a pin that moves in that environment (a
-promotion, a rollback, a hand edit) always changes `rendered/<env>/`, so with "require review
-from Code Owners" such a pull request needs the model's owners (the model file) and the
-environment's owners (the rendered folder). Lines outside the generated block are kept as written.
-Pure: text in, text out.
+Each model folder is owned by its `metadata.owners`. An environment that names `owners` owns
+its file and each model's folder under `rendered/<env>/`: a pin that moves in that environment (a
+promotion, a rollback, a hand edit) always changes `rendered/<env>/<model>/` (every serving object
+names its version), so with "require review from Code Owners" such a pull request needs the
+model's owners (the model file) and the environment's owners (the rendered folder). The
+environment's shared files (`provenance.json`, which hashes every model file) stay unowned, so a
+change that does not reach the environment does not need its owners. Lines outside the generated
+block are kept as written. Pure: text in, text out.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def owned_paths(repo: Repo) -> list[tuple[str, list[str]]]:
         owners = list(repo.env(env).owners)
         if owners:
             rows.append((f"/{repo.environments[env].doc.file}", owners))
-            rows.append((f"/rendered/{env}/", owners))
+            rows += [(f"/rendered/{env}/{model}/", owners) for model in sorted(repo.models)]
     return rows
 
 

@@ -47,8 +47,8 @@ def no_registry(given: str | None) -> str | None:
     if local.exists():
         return None
     return (
-        f"no registry to check {LOCK_FILE} against: MLFLOW_TRACKING_URI is not set and there is no local registry"
-        f" at {local} (in GitHub Actions set the repository variable MLFLOW_TRACKING_URI and the secret"
+        f"no MLflow registry to ask: MLFLOW_TRACKING_URI is not set and there is no local registry at {local}"
+        " (in GitHub Actions set the repository variable MLFLOW_TRACKING_URI and the secret"
         ' MLFLOW_TRACKING_TOKEN; see README, "CI")'
     )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from modelplane.commands.lock import add_tracking_uri
 from modelplane.commands.shared import check_selection
 from modelplane.problems import ModelplaneError
-from modelplane.registry import quiet_mlflow, tracking_uri
+from modelplane.registry import no_registry, quiet_mlflow, tracking_uri
 from modelplane.repo import load_repo
 
 
@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if any(p.severity == "error" for p in problems):
         raise ModelplaneError("the specs have problems; run `modelplane validate` first")
     check_selection(repo, args.env, [])
+    missing_registry = no_registry(args.tracking_uri)
+    if missing_registry:
+        raise ModelplaneError(missing_registry)
     commit = args.commit or _head(root)
     uri = tracking_uri(args.tracking_uri)
     quiet_mlflow()
