@@ -47,8 +47,8 @@ def artifact(resolved: Resolved, facts: dict[str, Any]) -> Artifact:
     return Artifact(model_uri(reg.name, reg.version), source, storage)
 
 
-def _at(resolved: Resolved, path: tuple[str | int, ...], message: str, hint: str) -> Problem:
-    pos = resolved.source.locate(path)
+def _at(resolved: Resolved, path: tuple[str | int, ...], message: str, hint: str, *, key: bool = False) -> Problem:
+    pos = resolved.source.locate(path, at_key=key)
     shown = format_path(resolved.source.display_path(path))
     where = f"{resolved.env.metadata.name}/{resolved.model.metadata.name}"
     return Problem(pos.file, pos.line, pos.col, shown, f"{message} ({where})", hint, code="registry")
@@ -89,6 +89,7 @@ def binding_problems(resolved: Resolved, facts: dict[str, Any]) -> list[Problem]
                 ("serving", "kserve"),
                 f"the registry's source for {reg.name} v{reg.version} ({source}) is not a storage URI KServe loads",
                 "set serving.kserve.storageUri to where the artifact is stored (s3://, gs://, pvc://, https://, hf://, oci://)",
+                key=True,
             )
         ]
     return []

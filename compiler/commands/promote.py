@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pr-body", default=None, help="write the pull-request body (Markdown) to this file")
     parser.add_argument("--pr-title", default=None, help="write the pull-request title (one line) to this file")
     add_tracking_uri(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per registry request, one try (default 30)"
+    )
     parser.add_argument("--crds", default=None, help="CRD folder for compile (default: env MODELPLANE_CRDS)")
 
 
@@ -83,10 +86,10 @@ def _quiet(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def check_registry(repo: Repo, model: str, target: str, version: int, uri: str) -> None:
+def check_registry(repo: Repo, model: str, target: str, version: int, uri: str, timeout: float) -> None:
     """The registry must know the version, and have approved it for a prod-profile environment."""
     name = repo.model(model).registry.name
-    entries = fetch_versions(uri, [(name, version)], DEFAULT_TIMEOUT, frozenset(repo.environments))
+    entries = fetch_versions(uri, [(name, version)], timeout, frozenset(repo.environments))
     facts = facts_for({"models": entries}, name, version)
     if not facts["found"]:
         raise PromotionRefused(f"{name} v{version} is not in the MLflow registry at {uri}; register it first")
@@ -112,11 +115,14 @@ def _diff(file: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
-def _refresh(root: Path, uri: str, crds: str | None) -> None:
+def _refresh(root: Path, uri: str, timeout: float, crds: str | None) -> None:
     """Lock and compile; on failure the lock is put back (compile writes all of rendered/ or nothing)."""
     lock_path = root / LOCK_FILE
     lock_before = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
-    steps = [["lock", "--tracking-uri", uri], ["compile", *(["--crds", crds] if crds else [])]]
+    steps = [
+        ["lock", "--tracking-uri", uri, "--timeout", str(timeout)],
+        ["compile", *(["--crds", crds] if crds else [])],
+    ]
     for step in steps:
         code, said = _quiet(["--root", str(root), *step])
         if code != 0:
@@ -151,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
     if version == old:
         print(f"{args.target}/{args.model} already runs v{version}; nothing to promote")
         return 0
+    if args.timeout <= 0:
+        raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
     uri = tracking_uri(args.tracking_uri)
-    check_registry(repo, args.model, args.target, version, uri)
+    check_registry(repo, args.model, args.target, version, uri, args.timeout)
 
     file = repo.models[args.model].doc.file
     model_file = root / file
@@ -168,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         _git(root, "switch", "-q", "-c", branch)
     write_text_atomic(model_file, after)
     try:
-        _refresh(root, uri, args.crds)
+        _refresh(root, uri, args.timeout, args.crds)
     except ModelplaneError:
         write_text_atomic(model_file, before)
         if args.git:

@@ -14,7 +14,7 @@ from pathlib import Path
 from modelplane.commands.lock import add_tracking_uri
 from modelplane.commands.shared import check_selection
 from modelplane.problems import ModelplaneError
-from modelplane.registry import no_registry, quiet_mlflow, tracking_uri
+from modelplane.registry import DEFAULT_TIMEOUT, bounded_requests, no_registry, quiet_mlflow, tracking_uri
 from modelplane.repo import load_repo
 
 
@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sync.add_argument("--env", action="append", default=[], help="only this environment (repeatable)")
     sync.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     sync.add_argument("--commit", default=None, help="the commit to record (default: git rev-parse HEAD)")
+    sync.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per registry request, one try (default 30)"
+    )
 
 
 def _head(root: Path) -> str:
@@ -39,6 +42,13 @@ def commit_tag(env: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
+    with bounded_requests(args.timeout):
+        return _sync(args)
+
+
+def _sync(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
