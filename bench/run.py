@@ -29,9 +29,11 @@ GOALS = {"validate": 15.0, "check": 60.0, "ratio": 20.0, "rss_mib": 1024.0}
 
 
 def make_repo(target: Path, count: int) -> None:
-    """Copy the example environments and policies; write `count` variations of the example models."""
+    """Copy the example environments, policies and lock; write `count` variations of the example models."""
     shutil.copytree(ROOT / "environments", target / "environments")
     shutil.copytree(ROOT / "policies", target / "policies")
+    # The models keep their registry names, so the example's lock binds them (KServe needs a source).
+    shutil.copy(ROOT / "modelplane.lock", target / "modelplane.lock")
     templates = sorted((ROOT / "models").glob("*/model.yaml"))
     for i in range(count):
         source = templates[i % len(templates)]

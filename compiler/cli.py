@@ -19,6 +19,7 @@ COMMANDS = {
     "schemas": "write JSON Schemas for the spec into schemas/",
     "promote": "pin in an environment the version its upstream environment runs",
     "registry": "registry sync: set MLflow aliases <env> on the version each environment runs",
+    "codeowners": "write .github/CODEOWNERS from the model and environment owners",
     "demo": "run the whole pipeline on this repository with local defaults",
     "verify": "server-side dry-run of every rendered object against a real cluster (never applies)",
     "monitor": "measure drift, accuracy and fairness from data sets and publish them to Prometheus",

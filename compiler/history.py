@@ -63,18 +63,27 @@ def is_git_repo(root: Path) -> bool:
         return False
 
 
-def _record_versions(text: bytes) -> dict[str, int]:
+def _record_registry(text: bytes) -> dict[str, dict[str, Any]]:
+    """Per model, the registry facts a record holds (pin and lock facts)."""
     try:
         data = json.loads(text)
     except ValueError:
         return {}  # an unreadable record at some commit says nothing about what ran
     models = data.get("models") if isinstance(data, dict) else None
-    out: dict[str, int] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, entry in (models or {}).items():
         registry = entry.get("registry") if isinstance(entry, dict) else None
-        version = registry.get("version") if isinstance(registry, dict) else None
+        if isinstance(registry, dict):
+            out[str(name)] = registry
+    return out
+
+
+def _record_versions(text: bytes) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, registry in _record_registry(text).items():
+        version = registry.get("version")
         if isinstance(version, int) and not isinstance(version, bool):
-            out[str(name)] = version
+            out[name] = version
     return out
 
 
@@ -179,3 +188,39 @@ def promotion_inputs(
             version = repo.resolved[(env, model)].model.registry.version
             out[(env, model)] = promotion_facts(env, upstream, model, version, histories, now)
     return out
+
+
+def registry_changes(root: Path, rendered: str, envs: list[str], lock_file: str, ref: str) -> list[str]:
+    """What changed since `ref` in the pins environments run and in the lock, one line each.
+
+    The environments' records carry every pin and its lock facts (compile --check keeps them
+    current), so a pin moved by hand, by `promote` or by a rollback shows here, as does any edit of
+    the lock. An unknown `ref` raises NoHistory: the caller must not take "unknown" for "nothing".
+    """
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except NoHistory as exc:
+        raise NoHistory(
+            f"{ref}: no such commit in {root} (fetch it, e.g. actions/checkout with fetch-depth 0)"
+        ) from exc
+    paths = [f"{rendered}/{env}/{name}" for env in envs for name in RECORD_NAMES]
+    blobs = _read_blobs(root, [f"{ref}:./{path}" for path in [*paths, lock_file]])
+    changes = []
+    for i, env in enumerate(envs):
+        n = len(RECORD_NAMES)
+        before = next((b for b in blobs[i * n : (i + 1) * n] if b is not None), b"{}")
+        now = next(((root / p).read_bytes() for p in paths[i * n : (i + 1) * n] if (root / p).is_file()), b"{}")
+        old, new = _record_registry(before), _record_registry(now)
+        for model in sorted(set(old) | set(new)):
+            if old.get(model) == new.get(model):
+                continue
+            was, will = (old.get(model) or {}).get("version"), (new.get(model) or {}).get("version")
+            if was is None or will is None:
+                what = f"new, v{will}" if was is None else f"removed, was v{was}"
+            else:
+                what = f"v{was} -> v{will}" if was != will else f"registry facts of v{will} changed"
+            changes.append(f"{env}/{model}: {what}")
+    lock_now = (root / lock_file).read_bytes() if (root / lock_file).is_file() else None
+    if blobs[-1] != lock_now:
+        changes.append(f"{lock_file} changed")
+    return changes

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane import __version__
+from modelplane.binding import binding_problems
 from modelplane.manifests import ManifestChecker
 from modelplane.problems import Problem
 from modelplane.registry import LOCK_FILE, facts_for, load_lock
@@ -104,7 +105,7 @@ def compile_repo(
     lock = load_lock(repo.root)
     shared = shared_input_hashes(repo)
     wanted = [r for key, r in sorted(repo.resolved.items()) if selection.wants(*key)]
-    serving = render_many(wanted, helm)
+    serving = render_many(wanted, helm, lock)
     files: dict[str, str] = {}
     problems: list[Problem] = []
     for env in repo.env_order():
@@ -118,6 +119,7 @@ def compile_repo(
                 synced[model] = synced_paths(resolved)
                 continue
             facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
+            problems += binding_problems(resolved, facts)
             outputs = model_outputs(resolved, serving[resolved.key], facts)
             synced[model] = _synced(outputs)
             problems += check_objects(outputs, resolved, checker, f"{env}/{model}")

@@ -53,3 +53,21 @@ warn contains v if {
 		"path": "model.registry.version",
 	}
 }
+
+# METADATA
+# title: Approver recorded
+# description: A prod version's approval names who approved it (MLflow tag approved_by), so the promotion pull request and the audit trail show it.
+# custom:
+#   id: MP-REG-004
+#   severity: low
+#   remediation: Set the MLflow tags approved_by and approved_at with the approval, then run `modelplane lock`.
+warn contains v if {
+	modelplane_lib.is_prod
+	input.registry.approved
+	trim_space(object.get(input.registry, "approvedBy", "")) == ""
+	v := {
+		"id": "MP-REG-004",
+		"msg": sprintf("registry version %s v%d is approved but not by anyone on record (no approved_by tag)", [input.registry.name, input.registry.version]),
+		"path": "model.registry.version",
+	}
+}

@@ -23,3 +23,12 @@ test_unknown_version_warns_in_staging if {
 test_known_version_is_quiet_in_staging if {
 	count(registry.warn) == 0 with input as f.staging
 }
+
+test_approval_without_an_approver_warns_in_prod if {
+	f.ids(registry.warn) == {"MP-REG-004"} with input as object.union(f.prod, {"registry": {"approvedBy": " "}})
+	count(registry.deny) == 0 with input as object.union(f.prod, {"registry": {"approvedBy": ""}})
+}
+
+test_recorded_approver_is_quiet_in_prod if {
+	count(registry.warn) == 0 with input as object.union(f.prod, {"registry": {"approvedBy": "@acme/ml-platform"}})
+}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelplane.cli import main
-from tests.conftest import CRDS, require_tool
+from tests.conftest import CRDS, ROOT, require_tool
 from tests.example_copy import copy_example
 
 Edit = Callable[[Path], None]
@@ -59,6 +59,22 @@ def _stale_lock(repo: Path) -> None:
     (repo / "modelplane.lock").write_text('{"models": {}, "version": 1}\n')
 
 
+def _codeowners(repo: Path) -> None:
+    (repo / ".github").mkdir()
+    shutil.copy(ROOT / ".github/CODEOWNERS", repo / ".github/CODEOWNERS")
+
+
+def _new_owner(repo: Path) -> None:
+    _codeowners(repo)
+    spec = repo / "models/churn/model.yaml"
+    text = spec.read_text().replace('owners: ["@acme/growth-ds"', 'owners: ["@acme/retention", "@acme/growth-ds"')
+    spec.write_text(text)
+
+
+def _dirty(repo: Path) -> None:
+    (repo / "environments/dev.yaml").write_text((repo / "environments/dev.yaml").read_text() + "# edited\n")
+
+
 @pytest.fixture(scope="module")
 def silent_port() -> Iterator[int]:
     """A loopback port that accepts connections and never answers (a hung server)."""
@@ -95,6 +111,16 @@ CASES: list[tuple[str, Edit, int]] = [
     ("lock --tracking-uri foo://bar", _nothing, 2),
     ("schemas --check --out {root}/schemas", _nothing, 1),
     ("demo --tracking-uri " + SQLITE, _bad_spec, 1),
+    ("codeowners --check", _codeowners, 0),
+    ("codeowners --check", _new_owner, 1),
+    ("codeowners", _bad_spec, 1),
+    ("promote churn --to dev", _nothing, 1),
+    ("promote nope --to staging", _nothing, 1),
+    ("promote demand-forecast --to staging --tracking-uri " + SQLITE, _nothing, 1),  # not in the (empty) registry
+    ("promote demand-forecast --to staging --tracking-uri " + SILENT + " --timeout 1", _nothing, 2),
+    ("promote demand-forecast --to staging --git", _dirty, 2),
+    ("registry sync --tracking-uri " + SILENT + " --timeout 1", _nothing, 2),
+    ("lock --check --changed-since no-such-ref --tracking-uri " + SQLITE, _nothing, 2),
     ("", _nothing, 2),
     ("frobnicate", _nothing, 2),
 ]

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from modelplane.cli import main
 from modelplane.demo_registry import seed
 from modelplane.history import env_history, promotion_facts
 from modelplane.pins import set_pin
 from modelplane.repo import load_repo
 from tests.conftest import ROOT, require_tool
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
-
-
-def commit_all(root: Path, message: str, when: str) -> None:
-    git(root, "add", "-A")
-    env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", message], check=True, env={**_env(), **env})
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Ana",
-        "GIT_AUTHOR_EMAIL": "ana@acme.example",
-        "GIT_COMMITTER_NAME": "Ana",
-        "GIT_COMMITTER_EMAIL": "ana@acme.example",
-    }
-
-
-def mp(root: Path, *argv: str) -> int:
-    return main(["--root", str(root), *argv])
+from tests.promotion_repo import commit_all, git, mp
 
 
 @pytest.fixture()
@@ -167,3 +140,7 @@ def test_registry_sync_sets_environment_aliases_and_is_idempotent(
     assert client.get_model_version("churn", "7").tags["modelplane.prod.commit"] == head
     assert mp(repo_dev_ahead, "registry", "sync", "--tracking-uri", uri) == 0
     assert "registry sync: 0 version(s) changed; 9 already current" in capsys.readouterr().out
+    # What sync wrote (aliases dev/staging/prod, modelplane.<env>.commit tags) leaves the lock current.
+    assert mp(repo_dev_ahead, "lock", "--check", "--tracking-uri", uri) == 0
+    assert mp(repo_dev_ahead, "registry", "sync", "--tracking-uri", uri, "--env", "prod", "--dry-run") == 0
+    assert "registry sync: 0 version(s) would change; 3 already current" in capsys.readouterr().out

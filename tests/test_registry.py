@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from modelplane.cli import main
 from modelplane.demo_registry import seed
-from modelplane.gate.opa import _free_port
 from modelplane.registry import facts_for, load_lock
 from modelplane.repo import load_repo
 from tests.conftest import ROOT
+from tests.mlflow_server import mlflow_server as start_mlflow_server
+from tests.mlflow_server import stop
 
 
 @pytest.fixture()
@@ -38,11 +33,12 @@ def _lock(root: Path, uri: str, *extra: str) -> int:
 def test_lock_from_a_sqlite_registry(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     uri = f"sqlite:///{config_repo}/.modelplane/mlflow.db"
     repo, _ = load_repo(config_repo)
-    assert seed(repo, uri) == ["churn v7", "demand-forecast v3", "fraud-detection v12"]
+    assert seed(repo, uri) == ["churn v7", "demand-forecast v3", "demand-forecast v4", "fraud-detection v12"]
     assert _lock(config_repo, uri) == 0
     lock = load_lock(config_repo)
     churn = facts_for(lock, "churn", 7)
     assert churn["found"] is True and churn["approved"] is True
+    assert (churn["approvedBy"], churn["approvedAt"]) == ("@acme/ml-platform", "2026-10-01T09:00:00Z")
     assert churn["source"] == "s3://acme-models/churn/7"
     assert churn["aliases"] == ["champion"]
     assert facts_for(lock, "churn", 6)["found"] is False, "only pinned versions are locked"
@@ -76,51 +72,8 @@ def test_unpinned_version_is_reported_missing(config_repo: Path, capsys: pytest.
 
 @pytest.fixture()
 def mlflow_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real `mlflow server` (sqlite backend) on a free loopback port."""
-    port = _free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    if not mlflow.exists():
-        pytest.fail(f"{mlflow} is missing; run `make setup`")
-    process = subprocess.Popen(
-        [
-            str(mlflow),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path}/server.db",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the server forks workers
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None:
-            pytest.fail("mlflow server exited at start")
-        time.sleep(0.3)
-    else:
-        _stop(process)
-        pytest.fail("mlflow server did not become healthy in 90 s")
-    yield url, process
-    _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Kill the server and its workers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    with start_mlflow_server(tmp_path) as server:
+        yield server
 
 
 def test_lock_from_an_mlflow_server(config_repo: Path, mlflow_server: tuple[str, subprocess.Popen[bytes]]) -> None:
@@ -134,6 +87,55 @@ def test_lock_from_an_mlflow_server(config_repo: Path, mlflow_server: tuple[str,
     assert url not in (config_repo / "modelplane.lock").read_text(), "the lock must not depend on where MLflow ran"
 
 
+def test_the_lock_records_who_approved_and_leaves_out_what_sync_writes(
+    config_repo: Path, mlflow_server: tuple[str, subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    url, _ = mlflow_server
+    repo, _ = load_repo(config_repo)
+    seed(repo, url)
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    client.set_model_version_tag("churn", "7", "approved_by", "ana@acme.example")
+    client.set_model_version_tag("churn", "7", "approved_at", "2026-11-20T08:30:00Z")
+    assert _lock(config_repo, url) == 0
+    churn = facts_for(load_lock(config_repo), "churn", 7)
+    assert (churn["approved"], churn["approvedBy"], churn["approvedAt"]) == (
+        True,
+        "ana@acme.example",
+        "2026-11-20T08:30:00Z",
+    )
+    # What `registry sync` writes after a merge follows from git: the lock stays current across it.
+    client.set_registered_model_alias("churn", "prod", "7")
+    client.set_model_version_tag("churn", "7", "modelplane.prod.commit", "0" * 40)
+    capsys.readouterr()
+    assert _lock(config_repo, url, "--check") == 0
+    # Anything else the registry changes is a stale lock, named version by version.
+    client.set_model_version_tag("churn", "7", "approval", "revoked")
+    assert _lock(config_repo, url, "--check") == 1
+    out = capsys.readouterr().out
+    assert 'modelplane.lock: churn v7: tags: lock {"approval": "approved"' in out
+    assert '"approval": "revoked"' in out
+
+
+def test_lock_check_without_a_registry_fails_closed(
+    config_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no local registry at .modelplane/mlflow.db here
+    for unset in (None, "", "  "):
+        if unset is None:
+            monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        else:
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", unset)
+        assert main(["--root", str(config_repo), "lock", "--check"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "no MLflow registry to ask: MLFLOW_TRACKING_URI is not set" in err[0], err
+        assert "MLFLOW_TRACKING_TOKEN" in err[0]
+    assert not (tmp_path / ".modelplane").exists(), "no empty registry is made up to check against"
+    assert main(["--root", str(config_repo), "lock", "--changed-since", "main"]) == 2
+    assert "--changed-since goes with --check" in capsys.readouterr().err
+
+
 def test_lock_against_a_dead_server_is_exit_2(
     config_repo: Path,
     mlflow_server: tuple[str, subprocess.Popen[bytes]],
@@ -141,7 +143,7 @@ def test_lock_against_a_dead_server_is_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, process = mlflow_server
-    _stop(process)
+    stop(process)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     assert _lock(config_repo, url) == 2

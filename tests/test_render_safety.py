@@ -35,6 +35,7 @@ from modelplane.render.serving import CHART_DIR, HelmRenderer, serving_values
 from modelplane.render.training import render_training
 from modelplane.repo import Repo, load_repo
 from modelplane.resolve import Resolved, resolve
+from modelplane.spec.model import RESERVED_ENV
 from tests.conftest import ROOT, require_tool
 
 EXAMPLES = 1000
@@ -362,7 +363,7 @@ def test_numbers_and_yaml11_words_keep_their_type_through_helm(spec: Spec, tmp_p
     assert "e+0" not in text
     objects = {o["kind"]: o for o in parse_objects(text)}
     container = objects["Rollout"]["spec"]["template"]["spec"]["containers"][0]
-    values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    values = {e["name"]: e["value"] for e in container["env"] if "value" in e and e["name"] not in RESERVED_ENV}
     assert values == {"FLAG": "on", "VERSION": "1.10", "BIG": "1000000"}
     assert container["readinessProbe"]["initialDelaySeconds"] == 12345678
     assert objects["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] == 1000000

@@ -8,6 +8,7 @@ import jsonschema_rs
 import pytest
 
 from modelplane.manifests import ManifestChecker
+from modelplane.registry import load_lock
 from modelplane.render.crd_schemas import load_crd_schemas
 from modelplane.render.serving import HelmRenderer, serving_values
 from modelplane.repo import Repo
@@ -17,7 +18,7 @@ from tests.conftest import CRDS, require_tool
 @pytest.fixture(scope="module")
 def rendered(example_repo: Repo) -> dict[tuple[str, str], list[dict[str, Any]]]:
     helm = HelmRenderer(require_tool("helm"))
-    outputs = helm.render_many(list(example_repo.resolved.values()))
+    outputs = helm.render_many(list(example_repo.resolved.values()), load_lock(example_repo.root))
     return {key: out.objects for key, out in outputs.items()}
 
 

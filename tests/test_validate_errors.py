@@ -346,7 +346,7 @@ CASES = [
                 18,
                 3,
                 "serving",
-                "the kserve backend needs a kserve section (modelFormat, storageUri)",
+                "the kserve backend needs a kserve section (modelFormat)",
                 "",
             ),
         ],

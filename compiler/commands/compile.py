@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     checker = ManifestChecker(Path(args.crds) if args.crds else None)
     rendered, problems = compile_repo(repo, selection, HelmRenderer(), checker)
     if problems:
-        emit(problems, "text", f"compile stopped: {len(problems)} rendered object(s) fail their schemas")
+        emit(problems, "text", f"compile stopped: {len(problems)} problem(s) in what would be rendered")
         return 1
 
     with output_lock(out):

@@ -2,9 +2,11 @@
 
 The version comes from the upstream environment's compiled record on the base ref (what was
 merged and synced there), or `--version V` for a version that ran upstream or ran in ENV before
-(a rollback). The pin is a one-line YAML edit that keeps comments and layout; then the lock and
-`rendered/` are brought up to date. With `--git` it all lands on a new branch as one commit, and
-a pull-request body says what changes. Nothing is written with `--dry-run` or on any error.
+(a rollback). The registry is asked about the version before anything is written: it must be
+there, and approved when ENV is a prod-profile environment. The pin is a one-line YAML edit that
+keeps comments and layout; then the lock and `rendered/` are brought up to date. With `--git` it
+all lands on a new branch as one commit, and a pull-request body says what changes. Nothing is
+written with `--dry-run` or on any error.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ import argparse
 import contextlib
 import difflib
 import io
-import json
-import os
 import subprocess
+import time
 from pathlib import Path
-from typing import Any
 
-from modelplane.commands.lock import DEFAULT_TRACKING_URI
+from modelplane.binding import model_uri
+from modelplane.commands.lock import add_tracking_uri
 from modelplane.history import EnvHistory, NoHistory, env_history, is_git_repo
 from modelplane.pins import set_pin
+from modelplane.pr_body import Promotion, pr_body, pr_title
 from modelplane.problems import ModelplaneError
-from modelplane.registry import LOCK_FILE, facts_for, load_lock
+from modelplane.registry import DEFAULT_TIMEOUT, LOCK_FILE, facts_for, fetch_versions, load_lock, tracking_uri
 from modelplane.repo import Repo, load_repo
 from modelplane.write import write_text_atomic
 
@@ -42,12 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
     parser.add_argument("--git", action="store_true", help="make a branch and a commit")
     parser.add_argument("--pr-body", default=None, help="write the pull-request body (Markdown) to this file")
+    parser.add_argument("--pr-title", default=None, help="write the pull-request title (one line) to this file")
+    add_tracking_uri(parser)
     parser.add_argument(
-        "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
-        help="MLflow registry the lock is refreshed from (env MLFLOW_TRACKING_URI)",
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per registry request, one try (default 30)"
     )
-    parser.add_argument("--crds", default=os.environ.get("MODELPLANE_CRDS"), help="CRD folder for compile")
+    parser.add_argument("--crds", default=None, help="CRD folder for compile (default: env MODELPLANE_CRDS)")
 
 
 def _git(root: Path, *args: str) -> str:
@@ -84,52 +86,50 @@ def _quiet(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def pin_table(repo: Repo, model: str, target: str, old: int, new: int) -> list[tuple[str, str]]:
-    rows = []
-    for env in repo.env_order():
-        if (env, model) not in repo.resolved:
-            continue
-        now = repo.resolved[(env, model)].model.registry.version
-        rows.append((env, f"v{old} → **v{new}**" if env == target else f"v{now}"))
-    return rows
+def check_registry(repo: Repo, model: str, target: str, version: int, uri: str, timeout: float) -> None:
+    """The registry must know the version, and have approved it for a prod-profile environment."""
+    name = repo.model(model).registry.name
+    entries = fetch_versions(uri, [(name, version)], timeout, frozenset(repo.environments))
+    facts = facts_for({"models": entries}, name, version)
+    if not facts["found"]:
+        raise PromotionRefused(f"{name} v{version} is not in the MLflow registry at {uri}; register it first")
+    if repo.env(target).policy_profile == "prod" and not facts["approved"]:
+        raise PromotionRefused(
+            f"{name} v{version} is not approved in the registry (tag approval=approved);"
+            f" {target} runs approved versions only"
+        )
 
 
-def pr_body(
-    model: str,
-    target: str,
-    upstream: str,
-    old: int,
-    new: int,
-    rows: list[tuple[str, str]],
-    facts: dict[str, Any],
-    gate: tuple[int, str],
-) -> str:
-    status = {0: "passed", 1: "blocked"}.get(gate[0], "could not run")
-    lines = [
-        f"## Promote {model} v{new} to {target}",
-        "",
-        f"`{target}` runs what `{upstream}` runs: v{old} → v{new}.",
-        "",
-        "| environment | version |",
-        "|---|---|",
-        *[f"| {env} | {cell} |" for env, cell in rows],
-        "",
-        "### Registry (from modelplane.lock)",
-        "",
-        f"- found: {'yes' if facts.get('found') else 'no'}; status: {facts.get('status') or '-'}",
-        f"- approved: {'yes' if facts.get('approved') else 'no'}"
-        + (f" by {facts['approvedBy']}" if facts.get("approvedBy") else "")
-        + (f" at {facts['approvedAt']}" if facts.get("approvedAt") else ""),
-        f"- source: `{facts.get('source') or '-'}`",
-        "",
-        f"### Gate for {target}/{model}: {status}",
-        "",
-        "```",
-        gate[1].strip()[:4000],
-        "```",
-        "",
+def pins_after(repo: Repo, model: str) -> list[tuple[str, int]]:
+    return [
+        (env, repo.resolved[(env, model)].model.registry.version)
+        for env in repo.env_order()
+        if (env, model) in repo.resolved
     ]
-    return "\n".join(lines)
+
+
+def _diff(file: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{file}", f"b/{file}"
+    )
+    return "".join(lines)
+
+
+def _refresh(root: Path, uri: str, timeout: float, crds: str | None) -> None:
+    """Lock and compile; on failure the lock is put back (compile writes all of rendered/ or nothing)."""
+    lock_path = root / LOCK_FILE
+    lock_before = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
+    steps = [
+        ["lock", "--tracking-uri", uri, "--timeout", str(timeout)],
+        ["compile", *(["--crds", crds] if crds else [])],
+    ]
+    for step in steps:
+        code, said = _quiet(["--root", str(root), *step])
+        if code != 0:
+            if lock_before is not None:
+                write_text_atomic(lock_path, lock_before)
+            last = said.strip().splitlines()[-1] if said.strip() else f"exit {code}"
+            raise ModelplaneError(f"promote: `modelplane {step[0]}` failed, nothing changed: {last}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,20 +157,17 @@ def run(args: argparse.Namespace) -> int:
     if version == old:
         print(f"{args.target}/{args.model} already runs v{version}; nothing to promote")
         return 0
+    if args.timeout <= 0:
+        raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
+    uri = tracking_uri(args.tracking_uri)
+    check_registry(repo, args.model, args.target, version, uri, args.timeout)
 
-    model_file = root / repo.models[args.model].doc.file
+    file = repo.models[args.model].doc.file
+    model_file = root / file
     before = model_file.read_text(encoding="utf-8")
-    after = set_pin(before, repo.models[args.model].doc.file, args.target, version)
-    diff = "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            f"a/{repo.models[args.model].doc.file}",
-            f"b/{repo.models[args.model].doc.file}",
-        )
-    )
+    after = set_pin(before, file, args.target, version)
     if args.dry_run:
-        print(diff, end="")
+        print(_diff(file, before, after), end="")
         print(f"promote --dry-run: {args.target}/{args.model} v{old} → v{version}; nothing written")
         return 0
 
@@ -178,41 +175,57 @@ def run(args: argparse.Namespace) -> int:
     if args.git:
         _git(root, "switch", "-q", "-c", branch)
     write_text_atomic(model_file, after)
-    steps = [
-        ["lock", "--tracking-uri", args.tracking_uri],
-        ["compile", *(["--crds", args.crds] if args.crds else [])],
-    ]
-    for step in steps:
-        code, said = _quiet(["--root", str(root), *step])
-        if code != 0:
-            write_text_atomic(model_file, before)
-            if args.git:
-                _git(root, "checkout", "-q", "--", ".")
-                _git(root, "switch", "-q", "-")
-                _git(root, "branch", "-q", "-D", branch)
-            last = said.strip().splitlines()[-1] if said.strip() else f"exit {code}"
-            raise ModelplaneError(f"promote: `modelplane {step[0]}` failed, nothing changed: {last}")
+    try:
+        _refresh(root, uri, args.timeout, args.crds)
+    except ModelplaneError:
+        write_text_atomic(model_file, before)
+        if args.git:
+            _git(root, "checkout", "-q", "--", ".")
+            _git(root, "switch", "-q", "-")
+            _git(root, "branch", "-q", "-D", branch)
+        raise
 
     repo, _ = load_repo(root)
-    facts = facts_for(load_lock(root), repo.model(args.model).registry.name, version)
-    gate = _quiet(["--root", str(root), "check", "--model", args.model, "--env", args.target])
-    body = pr_body(
-        args.model,
-        args.target,
-        upstream,
-        old,
-        version,
-        pin_table(repo, args.model, args.target, old, version),
-        facts,
-        gate,
+    registry = repo.model(args.model).registry
+    facts = facts_for(load_lock(root), registry.name, version)
+    gate_code, gate_report = _quiet(
+        [
+            "--root",
+            str(root),
+            "check",
+            "--model",
+            args.model,
+            "--env",
+            args.target,
+            "--base",
+            args.base,
+            "--format",
+            "markdown",
+        ]
     )
+    promotion = Promotion(
+        model=args.model,
+        model_uri=model_uri(registry.name, version),
+        target=args.target,
+        upstream=upstream,
+        old=old,
+        new=version,
+        rollback=histories[args.target].ran(args.model, version) is not None,
+        upstream_run=histories[upstream].ran(args.model, version),
+        now=int(time.time()),
+    )
+    status = {0: "passed", 1: "blocked"}.get(gate_code, "could not run")
+    body = pr_body(promotion, pins_after(repo, args.model), facts, status, gate_report)
     if args.git:
-        _git(root, "add", "--", repo.models[args.model].doc.file, LOCK_FILE, "rendered")
-        _git(root, "commit", "-q", "-m", f"Promote {args.model} v{version} to {args.target} (from {upstream})")
+        _git(root, "add", "--", file, LOCK_FILE, "rendered")
+        origin = "" if promotion.rollback else f" (from {upstream})"
+        _git(root, "commit", "-q", "-m", f"{pr_title(promotion)}{origin}")
+    if args.pr_title:
+        write_text_atomic(Path(args.pr_title), pr_title(promotion) + "\n")
     if args.pr_body:
         write_text_atomic(Path(args.pr_body), body)
     else:
         print(body)
     where = f" on branch {branch}" if args.git else ""
-    print(f"promoted {args.model} v{version} to {args.target}{where} (gate: {json.dumps(gate[0])})")
+    print(f"promoted {args.model} v{version} to {args.target}{where} (gate: {status})")
     return 0

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from modelplane.binding import artifact
 from modelplane.problems import ModelplaneError
+from modelplane.registry import facts_for
 from modelplane.render.base import Output, common_annotations, common_labels, sort_keys
 from modelplane.render.helm_batch import template_batch
 from modelplane.resolve import Resolved
@@ -42,9 +44,14 @@ def kubernetes_resources(resources: Resources) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v}
 
 
-def serving_values(resolved: Resolved) -> dict[str, Any]:
-    """The chart's values for one (model, environment). Pure; secrets appear only as references."""
+def serving_values(resolved: Resolved, lock: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The chart's values for one (model, environment). Pure; secrets appear only as references.
+
+    The registry artifact (`MODEL_URI`, `MODEL_SOURCE_URI`, KServe's `storageUri`) comes from the
+    pin and `lock` (modelplane.lock's data; None: the lock knows nothing).
+    """
     model, serving = resolved.model, resolved.model.serving
+    served = artifact(resolved, facts_for(lock or {}, model.registry.name, model.registry.version))
     rollout = serving.rollout
     analysis = None
     if rollout.analysis is not None:
@@ -62,7 +69,7 @@ def serving_values(resolved: Resolved) -> dict[str, Any]:
         first_weight = rollout.steps[0].weight if rollout.strategy == "canary" and rollout.steps else None
         kserve = {
             "modelFormat": k.model_format,
-            "storageUri": k.storage_uri,
+            "storageUri": served.storage_uri,
             "runtime": k.runtime,
             "protocolVersion": k.protocol_version,
             "canaryTrafficPercent": first_weight if first_weight and first_weight < 100 else None,
@@ -99,7 +106,7 @@ def serving_values(resolved: Resolved) -> dict[str, Any]:
             "steps": [{"weight": s.weight, "pause": s.pause} for s in rollout.steps],
             "analysis": analysis,
         },
-        "env": [{"name": k, "value": v} for k, v in sorted(serving.env.items())],
+        "env": [*served.container_env(), *({"name": k, "value": v} for k, v in sorted(serving.env.items()))],
         "secretEnv": [{"name": s.name, "secretName": s.secret_name, "key": s.key} for s in serving.secret_env],
         "prometheusUrl": resolved.env.prometheus_url,
         "kserve": kserve,
@@ -139,13 +146,16 @@ class HelmRenderer:
             self._version = done.stdout.strip().split("+")[0] or "unknown"
         return self._version
 
-    async def template_one(self, resolved: Resolved) -> list[dict[str, Any]]:
+    async def template_one(self, resolved: Resolved, lock: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One release in its own `helm template` process, as a user of the chart would run it."""
         if self._chart is None:
             self._chart = await self.client.get_chart(self.chart_dir)
         try:
             docs = await self.client.template_resources(
-                self._chart, resolved.model.metadata.name, serving_values(resolved), namespace=resolved.env.namespace
+                self._chart,
+                resolved.model.metadata.name,
+                serving_values(resolved, lock),
+                namespace=resolved.env.namespace,
             )
         except Exception as exc:
             detail = getattr(exc, "stderr", b"") or str(exc).encode()
@@ -154,25 +164,28 @@ class HelmRenderer:
             raise ModelplaneError(f"helm template failed for {where}: {text[0] if text else exc}") from exc
         return sorted((sort_keys(d) for d in docs if d), key=_order)
 
-    async def _batch(self, pairs: Sequence[Resolved]) -> list[list[dict[str, Any]]]:
+    async def _batch(self, pairs: Sequence[Resolved], lock: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
         try:
-            batches = await template_batch(self.command, self.chart_dir, [serving_values(r) for r in pairs])
+            batches = await template_batch(self.command, self.chart_dir, [serving_values(r, lock) for r in pairs])
         except Exception:
             # Find the release that breaks the batch, so the error names it; re-raise if none does.
             for resolved in pairs:
-                await self.template_one(resolved)
+                await self.template_one(resolved, lock)
             raise
         return [sorted((sort_keys(d) for d in docs), key=_order) for docs in batches]
 
-    def render_many(self, pairs: Sequence[Resolved]) -> dict[tuple[str, str], Output]:
-        """Every release in a few helm processes (one per core), each rendering a batch of releases."""
+    def render_many(
+        self, pairs: Sequence[Resolved], lock: dict[str, Any] | None = None
+    ) -> dict[tuple[str, str], Output]:
+        """Every release in a few helm processes (one per core), each rendering a batch of releases;
+        `lock` is modelplane.lock's data (the registry artifact each workload serves)."""
         size = max(1, -(-len(pairs) // BATCHES))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
         async def run_all() -> list[list[list[dict[str, Any]]] | BaseException]:
             # Every batch runs to its end: cancelling helm processes mid-flight (what a plain gather
             # does when one batch fails) can leave asyncio waiting forever on a reaped child.
-            return await asyncio.gather(*(self._batch(chunk) for chunk in chunks), return_exceptions=True)
+            return await asyncio.gather(*(self._batch(chunk, lock) for chunk in chunks), return_exceptions=True)
 
         done = asyncio.run(run_all())
         failed = next((d for d in done if isinstance(d, BaseException)), None)
@@ -184,5 +197,7 @@ class HelmRenderer:
         }
 
 
-def render_many(pairs: Sequence[Resolved], helm: HelmRenderer) -> dict[tuple[str, str], Output]:
-    return helm.render_many(pairs)
+def render_many(
+    pairs: Sequence[Resolved], helm: HelmRenderer, lock: dict[str, Any] | None = None
+) -> dict[tuple[str, str], Output]:
+    return helm.render_many(pairs, lock)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -10,6 +10,8 @@ from modelplane.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, Spec
 
 # Kubernetes minor versions whose schemas kubernetes-validate bundles.
 SUPPORTED_KUBERNETES = tuple(f"1.{minor}" for minor in range(25, 38))
+# An owner GitHub's CODEOWNERS accepts: @user, @org/team or an e-mail address.
+OWNER = r"^(@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 
 
 class EnvMetadata(SpecModel):
@@ -68,6 +70,11 @@ class Environment(SpecModel):
     policy_profile: Literal["dev", "staging", "prod"]
     limits: Limits = Field(default_factory=Limits)
     prometheus_url: Url = "http://prometheus-operated.monitoring.svc:9090"
+    owners: list[Annotated[str, Field(pattern=OWNER)]] = Field(
+        default_factory=list,
+        description="who must review what reaches this environment (CODEOWNERS of its file and rendered/<env>/):"
+        " @user, @org/team or an e-mail address",
+    )
     defaults: dict[str, Any] = Field(
         default_factory=dict,
         description="partial model spec (serving, training, monitoring, ...) for every model here",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from modelplane.monitor.catalog import ACCURACY_DIRECTION, FAIRNESS_NEEDS_TARGET
 from modelplane.spec.types import (
@@ -25,6 +25,21 @@ from modelplane.spec.types import (
 API_VERSION = "modelplane.dev/v1"
 DataClass = Literal["public", "internal", "confidential", "pii", "phi"]
 DATA_URI = r"^\S+\.(csv|parquet|pq)$"  # the quality monitor's data sets
+# Where KServe's storage initializer can load a model from.
+STORAGE_URI = r"^(s3|gs|pvc|https|hf|oci)://[!-~]+$"
+# The compiler sets these in every serving container, from the pin and modelplane.lock.
+MODEL_URI_ENV = "MODEL_URI"
+MODEL_SOURCE_URI_ENV = "MODEL_SOURCE_URI"
+RESERVED_ENV = (MODEL_URI_ENV, MODEL_SOURCE_URI_ENV)
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_ENV:
+        raise ValueError(f"{name} is set by Modelplane from the registry pin and modelplane.lock; use another name")
+    return name
+
+
+ServingEnvName = Annotated[EnvVarName, AfterValidator(_not_reserved)]
 
 
 class Metadata(SpecModel):
@@ -143,7 +158,7 @@ class Rollout(SpecModel):
 class SecretEnv(SpecModel):
     """An environment variable read from a Kubernetes Secret (never a value in git)."""
 
-    name: EnvVarName
+    name: ServingEnvName
     secret_name: Name
     key: str = Field(min_length=1)
 
@@ -152,7 +167,11 @@ class KServe(SpecModel):
     model_format: str = Field(
         pattern=r"^[a-z0-9][a-z0-9._-]*$", description="sklearn, xgboost, pytorch, tensorflow, onnx, mlflow, ..."
     )
-    storage_uri: str = Field(pattern=r"^(s3|gs|pvc|https|hf|oci)://[!-~]+$")
+    storage_uri: str | None = Field(
+        default=None,
+        pattern=STORAGE_URI,
+        description="default: the registry's source for the pinned version (modelplane.lock); if set, it must equal it",
+    )
     runtime: Name | None = None
     protocol_version: Literal["v1", "v2"] = "v1"
 
@@ -165,7 +184,7 @@ class Serving(SpecModel):
     resources: Resources = Field(default_factory=Resources)
     probes: Probes = Field(default_factory=Probes)
     rollout: Rollout = Field(default_factory=Rollout)
-    env: dict[EnvVarName, str] = Field(default_factory=dict)
+    env: dict[ServingEnvName, str] = Field(default_factory=dict)
     secret_env: list[SecretEnv] = Field(default_factory=list)
     kserve: KServe | None = None
 
@@ -174,7 +193,7 @@ class Serving(SpecModel):
         if self.backend == "kubernetes" and self.image is None:
             raise ValueError("the kubernetes backend needs an image")
         if self.backend == "kserve" and self.kserve is None:
-            raise ValueError("the kserve backend needs a kserve section (modelFormat, storageUri)")
+            raise ValueError("the kserve backend needs a kserve section (modelFormat)")
         return self
 
 
