@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,3 +215,47 @@ def fill_commits(root: Path, commits: list[Commit]) -> None:
         commit.parents, commit.message = info.parents, info.message
         commit.author, commit.email = info.author, info.email
         commit.author_time, commit.committer_time = info.author_time, info.committer_time
+
+
+class ObjectReader:
+    """One `git cat-file --batch` process answering object requests one by one, as a walk needs
+    them; each object is read once (cached by id). Use as a context manager."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.cache: dict[str, bytes | None] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ObjectReader:
+        try:
+            self._process = subprocess.Popen(
+                ["git", "-C", str(self.root), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError as exc:
+            raise NotARepository("git is not installed") from exc
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None:
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+            self._process = None
+
+    def read(self, sha: str) -> bytes | None:
+        if sha in self.cache:
+            return self.cache[sha]
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        process.stdin.write(f"{sha}\n".encode())
+        process.stdin.flush()
+        header = process.stdout.readline().split()
+        content: bytes | None = None
+        if len(header) == 3 and header[1] != b"missing":
+            size = int(header[2])
+            content = process.stdout.read(size + 1)[:size]
+        self.cache[sha] = content
+        return content
