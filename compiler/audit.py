@@ -154,9 +154,8 @@ def _flags(entry: Entry, view: PairView) -> list[str]:
     if entry.runs_changed and entry.decision and entry.decision["current"] and entry.decision["outcome"] == "pass":
         for waiver in entry.decision["waivers"]:
             if waiver.get("expires", "9999") < entry.day:
-                out.append(
-                    f"the recorded decision relies on waiver {waiver.get('rule')} that expired on {waiver.get('expires')}"
-                )
+                rule, expired = waiver.get("rule"), waiver.get("expires")
+                out.append(f"the recorded decision relies on waiver {rule} that expired on {expired}")
     return out
 
 
@@ -190,7 +189,9 @@ def _entry(commit: Commit, before: PairView, after: PairView, state: State) -> E
     if before.waivers != after.waivers:
         entry.changes.append(Change("waivers", "policies/waivers.yaml", before.waivers, after.waivers))
     entry.runs_changed = sorted(
-        f for f in set(before.files) | set(after.files) if before.files.get(f) != after.files.get(f) and state.synced(after, f)
+        f
+        for f in set(before.files) | set(after.files)
+        if before.files.get(f) != after.files.get(f) and state.synced(after, f)
     )
     entry.decision = _decision_view(after, state)
     entry.waivers = [w for w in after.waivers if w.get("expires", "") >= entry.day]

@@ -19,7 +19,7 @@ from modelplane.report.escape import md_cell, one_line
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _version(entry: Entry) -> str:
+def version_text(entry: Entry) -> str:
     def v(n: int | None) -> str:
         return f"v{n}" if n is not None else "—"
 
@@ -34,7 +34,7 @@ def _landed(entry: Entry) -> str:
     return "direct push" if entry.landed == "direct" else "merge"
 
 
-def _decision(entry: Entry) -> str:
+def decision_text(entry: Entry) -> str:
     d = entry.decision
     if d is None:
         return "none recorded"
@@ -85,7 +85,7 @@ def summary(audit: Audit) -> str:
     )
 
 
-def _what(entry: Entry) -> str:
+def what_changed(entry: Entry) -> str:
     seen: list[str] = []
     for change in entry.changes:
         label = change.category + (" (breaking)" if change.breaking else "")
@@ -102,13 +102,19 @@ def render_text(audit: Audit) -> str:
         lines.append(f"{timeline.env}/{timeline.model}")
         for e in timeline.entries:
             who = one_line(f"{e.author} <{e.email}>")
-            lines.append(f"  {iso_time(e.date)} {e.commit[:12]} {who} {_landed(e)}  {_version(e)}  {_what(e)}")
+            lines.append(
+                f"  {iso_time(e.date)} {e.commit[:12]} {who} {_landed(e)}  {version_text(e)}  {what_changed(e)}"
+            )
             lines.append(f"      {one_line(e.subject)}")
             for change in e.changes:
                 where = f"{change.path}: " if change.path else ""
                 why = f" — BREAKING: {change.breaking}" if change.breaking else ""
-                lines.append(f"      {change.category}: {one_line(where)}{show(change.before)} → {show(change.after)}{why}")
-            lines.append(f"      decision: {_decision(e)}" + (f"; waivers: {one_line(_waivers(e))}" if e.waivers else ""))
+                lines.append(
+                    f"      {change.category}: {one_line(where)}{show(change.before)} → {show(change.after)}{why}"
+                )
+            lines.append(
+                f"      decision: {decision_text(e)}" + (f"; waivers: {one_line(_waivers(e))}" if e.waivers else "")
+            )
             lines += [f"      unreadable: {one_line(u)}" for u in e.unreadable]
             lines += [f"      FLAG: {one_line(f)}" for f in e.flags]
     lines.append(summary(audit))
@@ -133,8 +139,13 @@ def render_csv(audit: Audit) -> str:
     for t in audit.timelines:
         for e in t.entries:
             row = [t.env, t.model, iso_time(e.date), e.commit, e.author, e.email, e.pr or "", e.landed]
-            row += [e.version_before, e.version_after, _what(e), "; ".join(c.breaking for c in e.changes if c.breaking)]
-            row += [_decision(e), _waivers(e), "; ".join(e.flags), "; ".join(e.unreadable)]
+            row += [
+                e.version_before,
+                e.version_after,
+                what_changed(e),
+                "; ".join(c.breaking for c in e.changes if c.breaking),
+            ]
+            row += [decision_text(e), _waivers(e), "; ".join(e.flags), "; ".join(e.unreadable)]
             writer.writerow([_csv_cell(v) for v in row])
     return out.getvalue()
 
@@ -150,7 +161,7 @@ def _markdown_timeline(timeline: Timeline) -> list[str]:
         flags = "⚠️ " + md_cell("; ".join(e.flags + e.unreadable)) if e.flags or e.unreadable else ""
         lines.append(
             f"| {iso_time(e.date)[:10]} | `{e.commit[:12]}` | {md_cell(e.author)} | {md_cell(_landed(e))} "
-            f"| {md_cell(_version(e))} | {md_cell(_what(e))} | {md_cell(_decision(e))} "
+            f"| {md_cell(version_text(e))} | {md_cell(what_changed(e))} | {md_cell(decision_text(e))} "
             f"| {md_cell(_waivers(e))} | {flags} |"
         )
     return [*lines, ""]

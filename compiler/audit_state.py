@@ -18,7 +18,15 @@ from modelplane.decisions import Decision, pair_waivers, parse_decisions, parse_
 from modelplane.gitread import Commit, ObjectReader
 from modelplane.history import RECORD_NAMES
 from modelplane.loader import Document, parse_text
-from modelplane.records import EnvRecord, ModelRecord, RecordError, affects_cluster, outputs_digest, parse_record, sha256
+from modelplane.records import (
+    EnvRecord,
+    ModelRecord,
+    RecordError,
+    affects_cluster,
+    outputs_digest,
+    parse_record,
+    sha256,
+)
 from modelplane.resolve import resolve
 from modelplane.spec.environment import Environment
 

@@ -95,12 +95,16 @@ def _pair_rows(pair: PairPlan) -> list[str]:
     rows = []
     for change in pair.changes or [Change("rendered", "", None, None)]:
         what = change.category + (f" {md_code(change.path)}" if change.path else "")
-        moved = f"{md_cell(show(change.before))} → {md_cell(show(change.after))}" if change.category != "rendered" else ""
+        moved = (
+            f"{md_cell(show(change.before))} → {md_cell(show(change.after))}" if change.category != "rendered" else ""
+        )
         breaking = f"⚠️ {md_cell(change.breaking)}" if change.breaking else ""
         rows.append(f"| {md_cell(pair.model)} | {what} | {moved} | {breaking} |")
     for obj in pair.objects:
         if obj.breaking:
-            rows.append(f"| {md_cell(pair.model)} | rendered {md_cell(obj.label)} | {obj.status} | ⚠️ {md_cell(obj.breaking)} |")
+            rows.append(
+                f"| {md_cell(pair.model)} | rendered {md_cell(obj.label)} | {obj.status} | ⚠️ {md_cell(obj.breaking)} |"
+            )
     return rows
 
 

@@ -86,8 +86,10 @@ def _load_base(root: Path, commit: str, dest: Path, notes: list[str]) -> Repo | 
     repo, problems = load_repo(dest)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        notes.append(f"the base's specs have {len(errors)} problem(s) (first: {errors[0].render()}); pairs that "
-                     "did not resolve there count as added")
+        notes.append(
+            f"the base's specs have {len(errors)} problem(s) (first: {errors[0].render()}); pairs that "
+            "did not resolve there count as added"
+        )
     return repo
 
 

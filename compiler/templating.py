@@ -118,7 +118,7 @@ def html_environment(builtin: Path) -> Environment:
     return env
 
 
-def render(environment: Environment, name: str, where: str, **context: Any) -> str:
+def render(environment: Environment, name: str, where: str, /, **context: Any) -> str:
     """Render template `name`; a template that fails is one line naming it (TemplateProblem)."""
     from jinja2 import TemplateError, TemplateSyntaxError
 
