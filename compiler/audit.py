@@ -176,7 +176,8 @@ def _entry(commit: Commit, before: PairView, after: PairView, state: State) -> E
     if not after.spec_error:
         changes = classify(before.spec, after.spec, prod=after.prod or before.prod)
         entry.changes = refine_versions(changes, after.upstream_version, after.ran_before)
-    if before.version != after.version and not any(c.path == "registry.version" for c in entry.changes):
+    whole = any(c.category in ("added", "removed") for c in entry.changes)  # says it all for the pair
+    if before.version != after.version and not whole and not any(c.path == "registry.version" for c in entry.changes):
         name = version_category(before.version, after.version, after.upstream_version, after.ran_before)
         entry.changes.append(Change(name, "rendered record", before.version, after.version))
     moved = outcome_change(
@@ -184,7 +185,7 @@ def _entry(commit: Commit, before: PairView, after: PairView, state: State) -> E
         after.decision.outcome if after.decision else None,
         prod=after.prod,
     )
-    if moved is not None:
+    if moved is not None and not whole:
         entry.changes.append(moved)
     if before.waivers != after.waivers:
         entry.changes.append(Change("waivers", "policies/waivers.yaml", before.waivers, after.waivers))
@@ -196,10 +197,7 @@ def _entry(commit: Commit, before: PairView, after: PairView, state: State) -> E
     entry.decision = _decision_view(after, state)
     entry.waivers = [w for w in after.waivers if w.get("expires", "") >= entry.day]
     entry.flags = _flags(entry, after)
-    decided_anew = (before.decision.input_hash if before.decision else None) != (
-        after.decision.input_hash if after.decision else None
-    )
-    if entry.changes or entry.runs_changed or entry.flags or entry.unreadable or decided_anew:
+    if entry.changes or entry.runs_changed or entry.flags or entry.unreadable:
         return entry
     return None
 

@@ -133,12 +133,12 @@ def _csv_cell(value: object) -> str:
 def render_csv(audit: Audit) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["environment", "model", "date", "commit", "author", "email", "pull_request", "landed"]
+    header = ["environment", "model", "date", "commit", "author", "email", "subject", "pull_request", "landed"]
     header += ["version_before", "version_after", "changes", "breaking", "decision", "waivers", "flags", "unreadable"]
     writer.writerow(header)
     for t in audit.timelines:
         for e in t.entries:
-            row = [t.env, t.model, iso_time(e.date), e.commit, e.author, e.email, e.pr or "", e.landed]
+            row = [t.env, t.model, iso_time(e.date), e.commit, e.author, e.email, e.subject, e.pr or "", e.landed]
             row += [
                 e.version_before,
                 e.version_after,

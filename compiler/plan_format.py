@@ -108,10 +108,29 @@ def _pair_rows(pair: PairPlan) -> list[str]:
     return rows
 
 
+def _details(env: str, pair: PairPlan, room: int) -> list[str]:
+    """A collapsed section with the pair's diffs, as many as fit in `room` characters."""
+    title = html.escape(f"{env}/{pair.model}: {_version(pair)}, {len(pair.objects)} rendered object(s) changed")
+    lines = ["<details>", f"<summary>{one_line(title)}</summary>", ""]
+    room -= sum(len(line) + 1 for line in lines) + len("</details>\n\n")
+    left_out = 0
+    for obj in pair.objects:
+        head = [f"**{SIGN[obj.status]} {md_cell(obj.file)}: {md_cell(obj.label)}**", ""]
+        block = [*_diff_block(obj.diff), ""]
+        size = sum(len(line) + 1 for line in head + block)
+        if size > room:
+            left_out += 1
+            continue
+        room -= size
+        lines += head + block
+    if left_out:
+        lines += [f"_{left_out} diff(s) left out: the comment is full; run `modelplane plan` locally._", ""]
+    return [*lines, "</details>", ""]
+
+
 def render_markdown(plan: Plan) -> str:
     lines = [MARKER, "## Modelplane plan", "", f"The work tree against {md_cell(_base(plan))}: {summary(plan)}.", ""]
     lines += [f"> {md_cell(n)}" for n in plan.notes]
-    budget = COMMENT_BUDGET
     for env in plan.envs:
         pairs = plan.in_env(env)
         lines += [f"### {md_cell(env)}", ""]
@@ -119,25 +138,20 @@ def render_markdown(plan: Plan) -> str:
             lines += ["No changes.", ""]
             continue
         lines += ["| model | change | before → after | breaking |", "|---|---|---|---|"]
-        for pair in pairs:
-            lines += _pair_rows(pair)
+        rows = [row for pair in pairs for row in _pair_rows(pair)]
+        room = COMMENT_BUDGET // 2 - sum(len(line) + 1 for line in lines)
+        while rows and room - len(rows[0]) - 1 > 0:
+            room -= len(rows[0]) + 1
+            lines.append(rows.pop(0))
+        if rows:
+            lines.append(f"| … | {len(rows)} more change(s): run `modelplane plan` locally | | |")
         lines.append("")
-        for pair in pairs:
-            if not pair.objects:
-                continue
-            title = html.escape(f"{env}/{pair.model}: {_version(pair)}, {len(pair.objects)} rendered object(s) changed")
-            lines += ["<details>", f"<summary>{one_line(title)}</summary>", ""]
-            for obj in pair.objects:
-                block = _diff_block(obj.diff)
-                size = sum(len(b) + 1 for b in block)
-                lines.append(f"**{SIGN[obj.status]} {md_cell(obj.file)}: {md_cell(obj.label)}**")
-                lines.append("")
-                if size > budget:
-                    lines += ["_Diff left out: the comment is full; run `modelplane plan` locally._", ""]
-                    continue
-                budget -= size
-                lines += [*block, ""]
-            lines += ["</details>", ""]
+    # The tables first, whole; then the diffs, as many as the comment holds.
+    used = sum(len(line) + 1 for line in lines)
+    for pair in (p for p in plan.pairs if p.objects):
+        section = _details(pair.env, pair, COMMENT_BUDGET - used - 200)
+        used += sum(len(line) + 1 for line in section)
+        lines += section
     return "\n".join(lines) + "\n"
 
 

@@ -144,7 +144,7 @@ def pair_plan(
         _outcome(context["head_decisions"].get(env, {}), model),
         prod=prod,
     )
-    if moved is not None and (before is not None or after is not None):
+    if moved is not None and before is not None and after is not None:  # an addition or removal says it all
         changes.append(moved)
     base_files = _files(folders[0] / env / model)
     head_files = _files(folders[1] / env / model)
