@@ -138,7 +138,8 @@ def render_csv(audit: Audit) -> str:
     writer.writerow(header)
     for t in audit.timelines:
         for e in t.entries:
-            row = [t.env, t.model, iso_time(e.date), e.commit, e.author, e.email, e.subject, e.pr or "", e.landed]
+            row: list[object] = [t.env, t.model, iso_time(e.date), e.commit, e.author, e.email, e.subject]
+            row += [e.pr or "", e.landed]
             row += [
                 e.version_before,
                 e.version_after,

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from modelplane.changes import spec_data
 from modelplane.decisions import Decision, pair_waivers, parse_decisions, parse_waivers
 from modelplane.gitread import Commit, ObjectReader
@@ -29,6 +31,7 @@ from modelplane.records import (
 )
 from modelplane.resolve import resolve
 from modelplane.spec.environment import Environment
+from modelplane.spec.errors import validation_problems
 
 MODEL_FILE = re.compile(r"^models/([^/]+)/model\.ya?ml$")
 ENV_FILE = re.compile(r"^environments/([^/]+)\.ya?ml$")
@@ -194,11 +197,11 @@ class State:
             else:
                 try:
                     self._env_specs[blob] = Environment.model_validate(doc.data)
-                except ValueError as exc:
-                    self._env_specs[blob] = f"{path}: not a valid environment ({str(exc).splitlines()[0]})"
+                except ValidationError as exc:
+                    self._env_specs[blob] = _first_problem(validation_problems(exc, Environment, doc.source))
         found = self._env_specs[blob]
         if isinstance(found, str):
-            notes.append(f"{path}: unreadable at this commit: {found}")
+            notes.append(f"unreadable at this commit: {found}")
             return None
         return found
 
@@ -224,7 +227,7 @@ class State:
                 self._resolved[key] = spec_data(resolved) if resolved is not None else _first_problem(problems)
         found = self._resolved[key]
         if isinstance(found, str):
-            view.unreadable.append(f"{model_path}: unreadable at this commit for {env}: {found}")
+            view.unreadable.append(f"unreadable at this commit ({env}): {found}")
             view.spec, view.spec_error = self._last_spec.get(pair), found
             return
         view.spec = self._last_spec[pair] = found

@@ -82,6 +82,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     repo.commit("=SUM(A1) tweak churn", "eve", "2026-11-13T10:00:00Z")
     repo.write(MODEL, good)
     repo.commit("Fix churn spec", "ana", "2026-11-14T10:00:00Z")
+    record = (repo.root / "rendered/dev/provenance.json").read_text(encoding="utf-8")
+    repo.write("rendered/dev/provenance.json", "{not json")
+    repo.commit("Hand-edited dev record", "mallory", "2026-11-15T10:00:00Z")
+    repo.write("rendered/dev/provenance.json", record)
+    repo.commit("Restore dev record", "ana", "2026-11-16T10:00:00Z")
     return repo
 
 
@@ -153,9 +158,17 @@ def test_staging_and_dev_name_the_pull_requests(history: GitRepo) -> None:
 def test_a_commit_that_does_not_parse_is_noted_and_the_walk_goes_on(history: GitRepo) -> None:
     prod = _timeline(_audit(history), "prod")
     broken = next(e for e in prod if e.subject.startswith("=SUM"))
-    assert broken.unreadable and broken.unreadable[0].startswith("models/churn/model.yaml: unreadable at this commit")
+    (note,) = broken.unreadable
+    assert note.startswith("unreadable at this commit (prod): models/churn/model.yaml:") and "YAML syntax error" in note
     assert broken.flags == [] and not broken.runs_changed
     assert prod[-1] is broken  # the fix restores the same spec: nothing to report
+    dev = _timeline(_audit(history), "dev")
+    hand = dev[-1]
+    assert hand.subject == "Hand-edited dev record" and (hand.version_before, hand.version_after) == (8, 8)
+    assert hand.unreadable == [
+        "rendered/dev/provenance.json: unreadable at this commit: not JSON (Expecting "
+        "property name enclosed in double quotes: line 1 column 2 (char 1))"
+    ]
 
 
 def test_filters_and_exit_codes(history: GitRepo) -> None:

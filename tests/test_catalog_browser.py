@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser import chromium, dump_dom
 from tests.conftest import ROOT, require_tool
-from tests.gitrepo import MODEL, GitRepo, one_model_repo
+from tests.gitrepo import MODEL, one_model_repo
 
 PAYLOAD = "<script>document.title='pwned'</script><img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -35,7 +35,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo.render(today="2026-11-02")
     repo.commit("More prod replicas", "bob", "2026-11-02T10:00:00Z")
     repo.git("checkout", "-q", "main")
-    repo.merge("scale", "Merge pull request #21 from acme/scale <img src=x onerror=alert(3)>", "eve", "2026-11-03T10:00:00Z")
+    repo.merge(
+        "scale", "Merge pull request #21 from acme/scale <img src=x onerror=alert(3)>", "eve", "2026-11-03T10:00:00Z"
+    )
     code, said = repo.mp("docs", "build", "--out", str(base / "site"))
     assert code == 0, said
     return base / "site"
@@ -56,7 +58,9 @@ def test_navigation_search_and_the_audit_timeline(site: Path, tmp_path: Path) ->
         assert page.js("document.querySelectorAll('#models tbody tr').length") == 2
         assert page.js("document.getElementById('count').textContent") == "2 of 2 model(s)"
         page.js(SEARCH % json.dumps("fra"))
-        visible = page.js("[...document.querySelectorAll('#models tbody tr')].filter(r => !r.hidden).map(r => r.dataset.model)")
+        visible = page.js(
+            "[...document.querySelectorAll('#models tbody tr')].filter(r => !r.hidden).map(r => r.dataset.model)"
+        )
         assert visible == ["fraud-detection"]
         assert page.js("document.getElementById('count').textContent") == "1 of 2 model(s)"
         page.js(SEARCH % json.dumps(""))
@@ -74,7 +78,8 @@ def test_navigation_search_and_the_audit_timeline(site: Path, tmp_path: Path) ->
         assert page.js("location.hash") == "#timeline"
         assert -5 <= page.js("document.getElementById('timeline').getBoundingClientRect().top") <= 60
         rows = page.js(
-            "[...document.querySelectorAll('#timeline-prod + .scroll tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' '))"
+            "[...document.querySelectorAll('#timeline-prod + .scroll tbody tr')]"
+            ".map(r => r.innerText.replace(/\\s+/g, ' '))"
         )
         assert rows[0].startswith("2026-11-03") and "PR #21" in rows[0] and "scaling" in rows[0]
         assert "=HYPERLINK(1) | *Eve* `x`" in rows[0] and "<img src=x onerror=alert(3)>" in rows[0]

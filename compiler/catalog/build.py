@@ -23,6 +23,7 @@ from modelplane.catalog.data import Catalog, gather
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
+from modelplane.spec.model import Model
 from modelplane.templating import html_environment, render
 from modelplane.write import INPUT_FOLDERS, MARKER, output_lock, recover, swap_in, write_tree
 
@@ -96,7 +97,7 @@ def _routes(spec: Any) -> str:
 
 def _model_context(catalog: Catalog, name: str) -> dict[str, Any]:
     envs = [e for e in catalog.envs if catalog.resolved(e, name) is not None]
-    per_env = []
+    per_env: list[dict[str, Any]] = []
     for env in envs:
         resolved = catalog.resolved(env, name)
         assert resolved is not None
@@ -112,7 +113,7 @@ def _model_context(catalog: Catalog, name: str) -> dict[str, Any]:
                 "routes": _routes(resolved.model),
             }
         )
-    shown = per_env[-1]["spec"] if per_env else catalog.repo.model(name)
+    shown: Model = per_env[-1]["spec"] if per_env else catalog.repo.model(name)
     return {
         "name": name,
         "spec": shown,

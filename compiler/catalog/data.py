@@ -16,7 +16,7 @@ from modelplane.decisions import Decision, parse_waivers, read_decisions
 from modelplane.gate.opa import opa_binary
 from modelplane.gitread import NotARepository
 from modelplane.problems import ModelplaneError
-from modelplane.records import EnvRecord, RecordError, read_record
+from modelplane.records import EnvRecord, RecordError, mapping, read_record
 from modelplane.render.base import parse_objects
 from modelplane.repo import Repo
 from modelplane.resolve import Resolved
@@ -101,8 +101,7 @@ def _alerts(folder: Path) -> list[Alert]:
         for group in doc.get("groups") or [] if isinstance(doc, dict) else []:
             for rule in group.get("rules") or [] if isinstance(group, dict) else []:
                 if isinstance(rule, dict) and rule.get("alert"):
-                    labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
-                    notes = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
+                    labels, notes = mapping(rule.get("labels")), mapping(rule.get("annotations"))
                     out.append(
                         Alert(str(rule["alert"]), str(labels.get("severity", "")), str(notes.get("summary", "")))
                     )
