@@ -43,8 +43,10 @@ actionlint:
 pytest:
 	$(VENV)/python -m pytest -q
 
+# Compile rendered/, then record the gate's decision per (model, environment) beside it (decisions.json).
 render: setup
 	$(VENV)/modelplane compile $(if $(wildcard $(CRDS)),--crds $(CRDS))
+	$(VENV)/modelplane check --record
 
 # Server-side dry-run of rendered/ against a cluster (never applies): make verify KUBECONFIG=… [ENV=staging]
 verify: setup

@@ -23,6 +23,9 @@ COMMANDS = {
     "demo": "run the whole pipeline on this repository with local defaults",
     "verify": "server-side dry-run of every rendered object against a real cluster (never applies)",
     "monitor": "measure drift, accuracy and fairness from data sets and publish them to Prometheus",
+    "plan": "what this change does to each environment, against a base commit (no cluster)",
+    "audit": "per (model, environment), who changed what and under which recorded decision, from git history",
+    "docs": "docs build: a static HTML catalog of models, environments, policies and their history",
 }
 
 

@@ -66,9 +66,11 @@ def _synced(outputs: Iterable[Output]) -> list[str]:
     return sorted(o.path for o in outputs if o.synced)
 
 
-def model_outputs(resolved: Resolved, serving: Output, facts: dict[str, Any]) -> list[Output]:
+def model_outputs(
+    resolved: Resolved, serving: Output, facts: dict[str, Any], config_root: Path | None = None
+) -> list[Output]:
     outputs = [serving, *_beside_serving(resolved)]
-    outputs += [render_application(resolved, _synced(outputs)), render_card(resolved, facts)]
+    outputs += [render_application(resolved, _synced(outputs)), render_card(resolved, facts, config_root)]
     return sorted(outputs, key=lambda o: o.path)
 
 
@@ -120,7 +122,7 @@ def compile_repo(
                 continue
             facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
             problems += binding_problems(resolved, facts)
-            outputs = model_outputs(resolved, serving[resolved.key], facts)
+            outputs = model_outputs(resolved, serving[resolved.key], facts, repo.root)
             synced[model] = _synced(outputs)
             problems += check_objects(outputs, resolved, checker, f"{env}/{model}")
             files.update({f"{env}/{model}/{o.path}": o.content() for o in outputs})

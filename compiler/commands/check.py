@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 from modelplane.commands.shared import check_selection
@@ -35,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--base", default="HEAD", help="git ref whose history gives the promotion facts (in a PR: origin/main)"
     )
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)  # waiver expiry, for tests
+    parser.add_argument(
+        "--record", action="store_true", help="write each decision into rendered/<env>/decisions.json (for git)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="with --record: write nothing; exit 1 naming each stale decision"
+    )
 
 
 def _emit(fmt: str, report: CheckReport) -> None:
@@ -66,12 +73,18 @@ def _run(args: argparse.Namespace) -> int:
         _emit(args.format, CheckReport.halted(reason, problems))
         return 1
     check_selection(repo, args.env, args.model)
+    if args.check:
+        from modelplane.decisions import report_stale
+
+        if not args.record:
+            raise ModelplaneError("--check goes with --record: it checks the recorded decisions")
+        return report_stale(repo, Selection(set(args.env), set(args.model)), root / "rendered", _policy_dir(args))
     try:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError as exc:
         raise ModelplaneError(f"--today {args.today}: expected YYYY-MM-DD") from exc
     options = GateOptions(
-        policy_dir=Path(args.policies) if args.policies else root / "policies",
+        policy_dir=_policy_dir(args),
         rendered_dir=root / "rendered",
         opa_url=args.opa_url,
         upload=not args.no_upload,
@@ -85,4 +98,13 @@ def _run(args: argparse.Namespace) -> int:
         _emit(args.format, CheckReport.halted(reason, waiver_problems))
         return 1
     _emit(args.format, report)
+    if args.record:
+        from modelplane.decisions import record
+
+        written = record(repo, report, options.rendered_dir, options.policy_dir)
+        print(f"check --record: {len(written)} decisions file(s) updated", file=sys.stderr)
     return 0 if report.passed else 1
+
+
+def _policy_dir(args: argparse.Namespace) -> Path:
+    return Path(args.policies) if args.policies else Path(args.root) / "policies"

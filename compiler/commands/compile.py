@@ -55,6 +55,7 @@ def removed_models(current: dict[str, str], wanted: dict[str, str]) -> list[str]
 
 def run(args: argparse.Namespace) -> int:
     # Rendering pulls in helm, hera and the schema bundles: import them only when compiling.
+    from modelplane.decisions import carried_over  # check --record's files live beside the output
     from modelplane.manifests import ManifestChecker
     from modelplane.pipeline import compile_repo, merge_untouched, read_tree
     from modelplane.render.serving import HelmRenderer
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.check:
             recover(out)
         current = read_tree(out)
-        wanted = {**merge_untouched(current, rendered, selection), MARKER: MARKER_TEXT}
+        kept = {**merge_untouched(current, rendered, selection), **carried_over(current, rendered)}
+        wanted = {**kept, MARKER: MARKER_TEXT}
         stale = stale_paths(current, wanted)
         removed = removed_models(current, wanted)
         if args.check:
