@@ -86,6 +86,9 @@ def test_promote_in_order_makes_a_branch_commit_and_pr_body(repo_dev_ahead: Path
     assert "## Promote churn v8 to staging" in text
     assert "| staging | v7 → **v8** |" in text and "| prod | v7 |" in text
     assert "approved: yes" in text
+    # The branch carries current recorded decisions, so CI's `check --record --check` passes on it.
+    assert "rendered/staging/decisions.json" in changed
+    assert mp(repo_dev_ahead, "check", "--record", "--check") == 0
 
 
 @pytest.mark.parametrize(

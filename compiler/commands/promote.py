@@ -116,16 +116,19 @@ def _diff(file: str, before: str, after: str) -> str:
 
 
 def _refresh(root: Path, uri: str, timeout: float, crds: str | None) -> None:
-    """Lock and compile; on failure the lock is put back (compile writes all of rendered/ or nothing)."""
+    """Lock, compile and record the gate's decisions (as `make render` does, so the branch's
+    recorded decisions are current; a blocking decision is recorded too, and shown in the pull
+    request body). On failure the lock is put back (compile writes all of rendered/ or nothing)."""
     lock_path = root / LOCK_FILE
     lock_before = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
     steps = [
-        ["lock", "--tracking-uri", uri, "--timeout", str(timeout)],
-        ["compile", *(["--crds", crds] if crds else [])],
+        (["lock", "--tracking-uri", uri, "--timeout", str(timeout)], {0}),
+        (["compile", *(["--crds", crds] if crds else [])], {0}),
+        (["check", "--record"], {0, 1}),
     ]
-    for step in steps:
+    for step, fine in steps:
         code, said = _quiet(["--root", str(root), *step])
-        if code != 0:
+        if code not in fine:
             if lock_before is not None:
                 write_text_atomic(lock_path, lock_before)
             last = said.strip().splitlines()[-1] if said.strip() else f"exit {code}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from modelplane.binding import artifact
 from modelplane.render.base import Output
 from modelplane.resolve import Resolved
 from modelplane.templating import MISSING, Md, markdown_environment, render
@@ -55,6 +56,7 @@ def card_context(resolved: Resolved, registry_facts: dict[str, Any] | None) -> d
         "serving": model.serving,
         "training": model.training,
         "registry": None if registry_facts is None else {**_NO_FACTS, **registry_facts},
+        "artifact": artifact(resolved, registry_facts or {}),
         "signals": _signals(resolved),
         "missing": Md(MISSING),
     }
