@@ -50,7 +50,7 @@ def test_every_job_that_runs_modelplane_sets_it_up_with_the_composite_action() -
             assert "./.github/actions/modelplane" in uses, f"{path.name}: {name}"
             assert uses.index("./.github/actions/modelplane") == 1 and str(uses[0]).startswith("actions/checkout@")
             checked.append(name)
-    assert sorted(checked) == ["policy", "promote", "registry", "render", "sync", "sync-prod", "validate"]
+    assert sorted(checked) == ["plan", "policy", "promote", "registry", "render", "sync", "sync-prod", "validate"]
 
 
 def test_the_action_builds_the_tool_versions_bootstrap_pins() -> None:
