@@ -268,6 +268,15 @@ CASES = [
         "  prod:\n    serving:",
         "  prdo:\n    serving:",
         [
+            # without its prod override churn's canary meets prod's default Istio routing, which has no host
+            (
+                "environments/prod.yaml",
+                33,
+                23,
+                "defaults.serving.rollout.trafficRouting",
+                "Istio routing without a host (churn runs a canary through Istio)",
+                "set serving.rollout.trafficRouting.host for churn: the name clients call, e.g. churn.models.example",
+            ),
             (
                 "models/churn/model.yaml",
                 81,
@@ -312,10 +321,10 @@ CASES = [
             (
                 "models/demand-forecast/model.yaml",
                 24,
-                12,
-                "serving.rollout",
+                3,
+                "serving.rollout.steps",
                 "a canary rollout needs at least one step",
-                "",
+                "for example steps: [{weight: 5}]",
             ),
         ],
         id="canary_without_steps",
@@ -327,11 +336,11 @@ CASES = [
         [
             (
                 "models/churn/model.yaml",
-                34,
-                5,
-                "serving.rollout",
+                38,
+                18,
+                "serving.rollout.steps[2].weight",
                 "canary step weights must rise strictly, got [5, 25, 20, 100]",
-                "",
+                "step 2 must send more than the 25 % of step 1",
             ),
         ],
         id="falling_canary_weights",

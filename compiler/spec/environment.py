@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from modelplane.spec.delivery import TrafficClass
+from modelplane.spec.model import DataClass
 from modelplane.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, SpecModel, Url
 
 # Kubernetes minor versions whose schemas kubernetes-validate bundles.
@@ -56,6 +58,20 @@ class Limits(SpecModel):
     )
 
 
+class Delivery(SpecModel):
+    """What the delivery policies (policies/rollout.rego) require in this environment."""
+
+    require_analysis_from: TrafficClass | None = Field(
+        default=None,
+        description="in a prod-profile environment, models of this serving.trafficClass and above need a "
+        "progressive strategy with analysis (default: every model)",
+    )
+    shadow_first: list[DataClass] = Field(
+        default_factory=list,
+        description="data classes whose canaries start with a shadow phase (serving.rollout.shadow)",
+    )
+
+
 class Environment(SpecModel):
     api_version: Literal["modelplane.dev/v1"]
     kind: Literal["Environment"]
@@ -68,6 +84,7 @@ class Environment(SpecModel):
     policy_profile: Literal["dev", "staging", "prod"]
     limits: Limits = Field(default_factory=Limits)
     prometheus_url: Url = "http://prometheus-operated.monitoring.svc:9090"
+    delivery: Delivery = Field(default_factory=Delivery)
     defaults: dict[str, Any] = Field(
         default_factory=dict,
         description="partial model spec (serving, training, monitoring, ...) for every model here",

@@ -97,6 +97,8 @@ def _message(error: Any) -> str:
         return f"{_TYPE_WORDS[kind]}, got {_describe(error.get('input'))}"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "modelplane":
+        return str(error["ctx"]["message"])
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{_describe(error.get('input'))} is not allowed; use {expected}"
@@ -127,9 +129,12 @@ def validation_problems(
         is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key failed (e.g. an env var name)
         if is_key:
             loc = loc[:-1]
-        path = prefix + loc
         kind = error["type"]
         hint = ""
+        if kind == "modelplane":  # spec_error: the key to change lies below the model that found it
+            loc += tuple(error["ctx"]["at"])
+            hint = str(error["ctx"]["hint"])
+        path = prefix + loc
         if is_key:
             pos = source.locate(path, at_key=True)
             message = _message(error)
