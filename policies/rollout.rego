@@ -104,3 +104,28 @@ warn contains v if {
 		"path": "model.serving.rollout.strategy",
 	}
 }
+
+_variant_b_problem(b) := "is not in the MLflow registry (modelplane.lock)" if not b.found
+
+_variant_b_problem(b) := "is not approved (tag approval=approved)" if {
+	b.found
+	not b.approved
+}
+
+# METADATA
+# title: A/B variant B registered and approved in prod
+# description: The second version an A/B test serves to real users meets the same registry facts as registry.version.
+# custom:
+#   id: MP-ROLL-005
+#   severity: high
+#   remediation: Register and approve variant B's version in MLflow, then run `modelplane lock`.
+deny contains v if {
+	modelplane_lib.is_prod
+	b := input.registry.abTest
+	problem := _variant_b_problem(b)
+	v := {
+		"id": "MP-ROLL-005",
+		"msg": sprintf("A/B variant B, %s v%d, %s", [b.name, b.version, problem]),
+		"path": "model.serving.rollout.abTest.version",
+	}
+}

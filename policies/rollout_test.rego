@@ -87,3 +87,16 @@ test_prod_canary_without_routing_warns if {
 	count(rollout.warn) == 0 with input as prod_with({"rollout": routed}, {})
 	count(rollout.warn) == 0 with input as f.staging
 }
+
+ab_test(b) := object.union(prod_with({"rollout": {"strategy": "abTest"}}, {}), {"registry": {"abTest": b}})
+
+test_ab_variant_b_must_be_registered_and_approved_in_prod if {
+	approved := {"name": "churn", "version": 8, "found": true, "approved": true}
+	count(rollout.deny) == 0 with input as ab_test(approved)
+	pending := object.union(approved, {"approved": false})
+	[v.msg | some v in rollout.deny] == ["A/B variant B, churn v8, is not approved (tag approval=approved)"] with input as ab_test(pending)
+	missing := object.union(approved, {"found": false, "approved": false})
+	[v.msg | some v in rollout.deny] == ["A/B variant B, churn v8, is not in the MLflow registry (modelplane.lock)"] with input as ab_test(missing)
+	staging := object.union(ab_test(missing), {"environment": {"policyProfile": "staging"}})
+	count(rollout.deny) == 0 with input as staging
+}

@@ -10,6 +10,7 @@ from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.registry import LOCK_FILE, lock_text
 from modelplane.repo import load_repo
+from modelplane.spec.delivery import served_versions
 from modelplane.write import write_text_atomic
 
 DEFAULT_TRACKING_URI = "sqlite:///.modelplane/mlflow.db"
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.timeout <= 0:
         raise ModelplaneError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
-    refs = sorted({(r.model.registry.name, r.model.registry.version) for r in repo.resolved.values()})
+    refs = sorted({(r.model.registry.name, v) for r in repo.resolved.values() for v in served_versions(r.model)})
     entries = fetch_versions(args.tracking_uri, refs, args.timeout)
     text = lock_text(entries)
     path = root / LOCK_FILE

@@ -138,7 +138,6 @@ class Rollout(SpecModel):
             _steps_problem(self),
             _routing_problem(self),
             _shadow_problem(self),
-            _blue_green_problem(self),
             _ab_test_problem(self),
         ):
             if problem is not None:
@@ -195,19 +194,6 @@ def _shadow_problem(r: Rollout) -> PydanticCustomError | None:
     return None
 
 
-def _blue_green_problem(r: Rollout) -> PydanticCustomError | None:
-    if r.strategy != "blueGreen":
-        return None
-    if r.blue_green is None or r.blue_green.preview_port is None:
-        at: tuple[str | int, ...] = ("blueGreen",) if r.blue_green is not None else ("strategy",)
-        return spec_error(
-            "a blue/green rollout needs a preview service port",
-            at,
-            "add blueGreen: {previewPort: 80}; the new version answers on <model>-preview before the switch",
-        )
-    return None
-
-
 def _ab_test_problem(r: Rollout) -> PydanticCustomError | None:
     if r.strategy != "abTest":
         return None
@@ -236,6 +222,21 @@ def _ab_test_problem(r: Rollout) -> PydanticCustomError | None:
             f"a {ab.split} % split is not an A/B test", ("abTest", "split"), "give variant B between 1 and 99 %"
         )
     return None
+
+
+def second_version(model: Model) -> int | None:
+    """The registry version an A/B test's variant B serves, beside registry.version (variant A)."""
+    rollout = model.serving.rollout
+    ab = rollout.ab_test
+    if model.serving.backend != "kubernetes" or rollout.strategy != "abTest" or ab is None:
+        return None
+    return ab.version
+
+
+def served_versions(model: Model) -> list[int]:
+    """Every registry version the model serves: registry.version, and an A/B test's variant B."""
+    second = second_version(model)
+    return [model.registry.version] if second is None else [model.registry.version, second]
 
 
 def accuracy_direction(model: Model, gate: AccuracyGate) -> tuple[str, bool] | None:
@@ -277,6 +278,14 @@ def check_against_model(model: Model) -> PydanticCustomError | None:
             f"the kserve backend cannot run a {rollout.strategy} rollout",
             (*base, "strategy"),
             "KServe runs canary or rolling; use backend: kubernetes for blueGreen, shadow or abTest",
+        )
+    bg = rollout.blue_green
+    if serving.backend == "kubernetes" and rollout.strategy == "blueGreen" and (bg is None or bg.preview_port is None):
+        return spec_error(
+            "a blue/green rollout needs a preview service port",
+            (*base, "strategy"),
+            f"set serving.rollout.blueGreen.previewPort for {model.metadata.name} (e.g. 80): "
+            "the new version answers on <model>-preview before the switch",
         )
     routing = rollout.traffic_routing
     if serving.backend == "kubernetes" and rollout.strategy in ROUTED and routing is not None and routing.host is None:
