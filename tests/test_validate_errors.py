@@ -459,7 +459,7 @@ CASES = [
     ),
     pytest.param(
         "models/churn/model.yaml",
-        "        trafficRouting: {host: churn.models.staging.acme.example}",
+        "        trafficRouting: {host: churn.models.staging.acme.example, gateway: istio-ingress/models}",
         "        trafficRouting: {gateway: istio-ingress/staging}",
         [
             (
