@@ -1,6 +1,6 @@
 """`serving.rollout`: how a new version reaches traffic (canary, blue/green, shadow, A/B, rolling).
 
-A mistake here is reported at the key to change, with a hint (`SpecError`), not at the section.
+A mistake here is reported at the key to change, with a hint (`spec_error`), not at the section.
 Checks that need the rest of the model (the registry version, the monitor's metrics) are in
 `check_against_model`, called by the `Model` validator.
 """
@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from modelplane.monitor.catalog import ACCURACY_DIRECTION
+from modelplane.spec.errors import spec_error
 from modelplane.spec.types import Duration, Gateway, HeaderName, HeaderValue, Host, Identifier, Ratio, SpecModel
 
 if TYPE_CHECKING:
@@ -20,16 +21,10 @@ if TYPE_CHECKING:
 
 Strategy = Literal["canary", "blueGreen", "shadow", "abTest", "rolling"]
 TrafficClass = Literal["low", "standard", "high", "critical"]
-TRAFFIC_CLASSES: tuple[str, ...] = ("low", "standard", "high", "critical")
 # Strategies whose traffic Istio shapes: exact canary weights, the shadow's mirror, the A/B split.
 ROUTED = ("canary", "shadow", "abTest")
 ROLLOUT_STRATEGIES = ("canary", "blueGreen", "shadow")  # rendered as an Argo Rollout
 KSERVE_STRATEGIES = ("canary", "rolling")
-
-
-def spec_error(message: str, at: tuple[str | int, ...] = (), hint: str = "") -> PydanticCustomError:
-    """A validation error at `at` (below the model that raises it), with a hint for the fix."""
-    return PydanticCustomError("modelplane", "{message}", {"message": message, "at": at, "hint": hint})
 
 
 class CanaryStep(SpecModel):

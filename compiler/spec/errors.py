@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from modelplane.loader import SourceMap
 from modelplane.problems import KeyPath, Problem, format_path
@@ -26,6 +27,11 @@ _TYPE_WORDS = {
     "model_attributes_type": "expected a mapping (key: value)",
     "list_type": "expected a list",
 }
+
+
+def spec_error(message: str, at: KeyPath = (), hint: str = "") -> PydanticCustomError:
+    """A validator's error at `at` (below the model that raises it), with a hint for the fix."""
+    return PydanticCustomError("modelplane", "{message}", {"message": message, "at": at, "hint": hint})
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from modelplane.monitor.catalog import ACCURACY_DIRECTION, FAIRNESS_NEEDS_TARGET
-from modelplane.spec.delivery import Rollout, TrafficClass, check_against_model, spec_error
+from modelplane.spec.delivery import Rollout, TrafficClass, check_against_model
+from modelplane.spec.errors import spec_error
 from modelplane.spec.types import (
     CpuQuantity,
     Cron,
