@@ -37,14 +37,23 @@ class Artifact:
         return env
 
 
+def _source(facts: dict[str, Any]) -> str:
+    return str(facts.get("source") or "") if facts.get("found") else ""
+
+
 def artifact(resolved: Resolved, facts: dict[str, Any]) -> Artifact:
     reg = resolved.model.registry
-    source = str(facts.get("source") or "") if facts.get("found") else ""
+    source = _source(facts)
     kserve = resolved.model.serving.kserve
     storage = kserve.storage_uri if kserve is not None and kserve.storage_uri else None
     if storage is None and _STORAGE.match(source):
         storage = source
     return Artifact(model_uri(reg.name, reg.version), source, storage)
+
+
+def version_artifact(name: str, version: int, facts: dict[str, Any]) -> Artifact:
+    """Another version of the same registered model (an A/B test's variant B): no KServe storage."""
+    return Artifact(model_uri(name, version), _source(facts), None)
 
 
 def _at(resolved: Resolved, path: tuple[str | int, ...], message: str, hint: str, *, key: bool = False) -> Problem:

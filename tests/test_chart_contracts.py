@@ -22,10 +22,21 @@ Objects = dict[tuple[str, str], dict[str, dict[str, Any]]]
 
 
 @pytest.fixture(scope="module")
-def rendered(example_repo: Repo) -> Objects:
+def outputs(example_repo: Repo) -> dict[tuple[str, str], list[dict[str, Any]]]:
     helm = HelmRenderer(require_tool("helm"))
-    outputs = helm.render_many(list(example_repo.resolved.values()))
-    return {key: {o["kind"]: o for o in out.objects} for key, out in outputs.items()}
+    return {key: out.objects for key, out in helm.render_many(list(example_repo.resolved.values())).items()}
+
+
+@pytest.fixture(scope="module")
+def rendered(outputs: dict[tuple[str, str], list[dict[str, Any]]]) -> Objects:
+    """The objects of each pair by kind, where the kind is the model's own (named as the model)."""
+    return {key: {o["kind"]: o for o in objects if o["metadata"]["name"] == key[1]} for key, objects in outputs.items()}
+
+
+def _templates(outputs: dict[tuple[str, str], list[dict[str, Any]]]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+    found = [(key, o) for key, objects in outputs.items() for o in objects if o["kind"] == "AnalysisTemplate"]
+    assert {o["metadata"]["name"] for _, o in found} >= {"churn", "churn-compare", "demand-forecast"}
+    return found
 
 
 def _workload(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -73,15 +84,9 @@ def _expr(condition: str, result: list[float]) -> bool:
     return bool(eval(python, {"__builtins__": {}}, {"len": len, "isNaN": math.isnan, "result": result}))
 
 
-def _canary_pairs(rendered: Objects) -> list[tuple[str, str]]:
-    pairs = [key for key, objects in rendered.items() if "AnalysisTemplate" in objects]
-    assert pairs
-    return pairs
-
-
-def test_no_data_is_never_a_successful_canary_measurement(rendered: Objects) -> None:
-    for key in _canary_pairs(rendered):
-        for metric in rendered[key]["AnalysisTemplate"]["spec"]["metrics"]:
+def test_no_data_is_never_a_successful_measurement(outputs: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    for key, analysis in _templates(outputs):
+        for metric in analysis["spec"]["metrics"]:
             success, failure = metric["successCondition"], metric["failureCondition"]
             threshold = float(re.findall(r"<= ([0-9.e+-]+)$", success)[0])
             for no_data in ([], [math.nan]):
@@ -91,23 +96,49 @@ def test_no_data_is_never_a_successful_canary_measurement(rendered: Objects) -> 
             assert _expr(failure, [threshold * 2 + 1]) and not _expr(success, [threshold * 2 + 1])
 
 
-def test_the_analysis_measures_the_canary_pods_only(rendered: Objects, tmp_path: Path) -> None:
+def _selectors(query: str) -> list[str]:
+    return re.findall(r"\w\{((?:[^{}]|\{\{[^}]*\}\})*)\}", query)  # bodies of metric{…}
+
+
+CANARY = 'rollouts_pod_template_hash="{{args.canary-hash}}"'
+STABLE = 'rollouts_pod_template_hash="{{args.stable-hash}}"'
+
+
+def test_the_analysis_measures_the_canary_pods_only(
+    outputs: dict[tuple[str, str], list[dict[str, Any]]], rendered: Objects, tmp_path: Path
+) -> None:
+    """`<model>` measures the new version's pods alone; `<model>-compare` sets them against the
+    stable version's, each side by its own ReplicaSet hash, and every query is valid PromQL."""
     promtool = require_tool("promtool")
     rules = []
-    for key in _canary_pairs(rendered):
-        objects = rendered[key]
-        args = objects["Rollout"]["spec"]["strategy"]["canary"]["analysis"]["args"]
+    for key, analysis in _templates(outputs):
+        workload = rendered[key]["Rollout"]["spec"]["strategy"]
+        args = [a for block in _analyses(workload) for a in block["args"]]
         assert {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}} in args
-        assert "rollouts-pod-template-hash" in objects["ServiceMonitor"]["spec"]["podTargetLabels"]
-        for metric in objects["AnalysisTemplate"]["spec"]["metrics"]:
+        assert "rollouts-pod-template-hash" in rendered[key]["ServiceMonitor"]["spec"]["podTargetLabels"]
+        compare = analysis["metadata"]["name"].endswith("-compare")
+        if compare:
+            assert {"name": "stable-hash", "valueFrom": {"podTemplateHashValue": "Stable"}} in args
+        for metric in analysis["spec"]["metrics"]:
             query = metric["provider"]["prometheus"]["query"]
-            selectors = re.findall(r"\w\{((?:[^{}]|\{\{[^}]*\}\})*)\}", query)  # bodies of metric{…}
-            assert selectors and all('rollouts_pod_template_hash="{{args.canary-hash}}"' in s for s in selectors), query
+            selectors = _selectors(query)
+            canary = [s for s in selectors if CANARY in s and 'service="{{args.service}}"' in s]
+            stable = [s for s in selectors if STABLE in s and 'service="{{args.stable-service}}"' in s]
+            assert selectors and len(canary) + len(stable) == len(selectors), query
+            assert (len(stable) == len(canary)) if compare else not stable, query
             filled = query.replace("{{args.namespace}}", "ns").replace("{{args.service}}", "svc")
+            filled = filled.replace("{{args.stable-service}}", "svc").replace("{{args.stable-hash}}", "def")
             rules.append({"record": f"canary:{len(rules)}", "expr": filled.replace("{{args.canary-hash}}", "abc")})
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": [{"name": "canary", "rules": rules}]}))
     done = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _analyses(strategy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The analysis blocks of a Rollout's strategy: canary's, or blue/green's pre- and post-promotion."""
+    if "canary" in strategy:
+        return [strategy["canary"]["analysis"]]
+    return [strategy["blueGreen"][k] for k in ("prePromotionAnalysis", "postPromotionAnalysis")]
 
 
 def test_a_startup_probe_guards_slow_model_loading_only_when_the_spec_sets_one(

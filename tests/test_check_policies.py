@@ -17,6 +17,14 @@ FRAUD = "models/fraud-detection/model.yaml"
 DEMAND = "models/demand-forecast/model.yaml"
 PINNED = "churn-serving@sha256:4f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a10"
 
+# churn's prod quality gates; with `analysis: null` instead, prod has no analysis at all.
+PROD_ANALYSIS = """\
+        analysis:
+          qualityGates:                         # the canary against the stable version
+            accuracy: {tolerance: 0.01}         # auc (monitoring.accuracy) may drop by 0.01 at most
+            errorRate: {tolerance: 0.005}
+            fairness: {metric: disparate_impact, tolerance: 0.05}   # 0.05 further from parity at most
+"""
 # (rule, file, old text, new text, environment, file reported, line holding `at`, column of `at` in it, key path)
 # A version missing from the registry has never run upstream either, so prod's promotion rule fires with it.
 ALSO_BLOCKING = {"MP-REG-001": ("MP-PROM-002",)}
@@ -38,24 +46,35 @@ CASES = [
     (
         "MP-ROLL-001",
         CHURN,
-        "      replicas: {min: 3, max: 12}",
-        "      replicas: {min: 3, max: 12}\n      rollout: {strategy: rolling, steps: []}",
+        "      rollout:                                  # canary with Istio: exact 5/25/50 % weights\n",
+        "      rollout:\n        strategy: rolling\n",
         "prod",
         CHURN,
-        "      rollout: {strategy: rolling, steps: []}",
+        "        strategy: rolling",
         "rolling",
         "environments.prod.serving.rollout.strategy",
     ),
     (
         "MP-ROLL-002",
         CHURN,
-        "    analysis:\n      maxErrorRate: 0.02\n      maxLatencyP99Ms: 120\n",
-        "",
+        PROD_ANALYSIS,
+        "        analysis: null\n",
         "prod",
         CHURN,
         "    strategy: canary",
-        "strategy",
-        "serving.rollout",
+        "canary",
+        "serving.rollout.strategy",
+    ),
+    (
+        "MP-ROLL-003",
+        CHURN,
+        "        shadow: {mirrorPercent: 20, duration: 1h}",
+        "        shadow: null",
+        "prod",
+        CHURN,
+        "    strategy: canary",
+        "canary",
+        "serving.rollout.strategy",
     ),
     (
         "MP-RES-001",
@@ -276,15 +295,16 @@ def test_incomplete_card_scores_and_blocks_only_prod(config_repo: Path, capsys: 
 
 
 def test_waived_findings_are_reported_apart(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "demand-forecast")
+    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "fraud-detection")
     assert code == 0
     waived = {f["rule_id"]: f for f in report["findings"] if f["waiver"]}
     # MP-IMG-002: the compiler's own register-step image, waived until its digest pin lands.
-    assert set(waived) <= {"MP-ROLL-001", "MP-IMG-002"} and "MP-ROLL-001" in waived
-    assert waived["MP-ROLL-001"]["blocking"] is False
-    assert waived["MP-ROLL-001"]["waiver"]["approver"] == "@acme/ml-platform"
+    # MP-ROLL-003: a KServe canary of pii data cannot start with a shadow phase.
+    assert set(waived) <= {"MP-ROLL-003", "MP-IMG-002"} and "MP-ROLL-003" in waived
+    assert waived["MP-ROLL-003"]["blocking"] is False
+    assert waived["MP-ROLL-003"]["waiver"]["approver"] == "@acme/ml-platform"
     (config_repo / "policies/waivers.yaml").write_text("waivers: []\n")
-    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "demand-forecast")
+    code, report = _check(config_repo, capsys, "--env", "prod", "--model", "fraud-detection")
     assert code == 1
     assert sorted(f["rule_id"] for f in report["findings"] if f["blocking"]) == sorted(waived)
 

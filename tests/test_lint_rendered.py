@@ -90,6 +90,19 @@ def _strict(node: Any) -> Any:
     return out
 
 
+def _with_type_meta(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every object has apiVersion, kind and metadata whether its CRD lists them or not (Istio's
+    list only spec and status); closing the schema must not reject them."""
+    properties = dict(schema.get("properties", {}))
+    for key, value in (
+        ("apiVersion", {"type": "string"}),
+        ("kind", {"type": "string"}),
+        ("metadata", {"type": "object"}),
+    ):
+        properties.setdefault(key, value)
+    return {**schema, "properties": properties}
+
+
 def _core_schema(text: str) -> str:
     """kubernetes-validate's schemas carry `$id`s and absolute refs to `/api/_definitions.json`;
     kubeconform resolves refs against the file, so make them relative."""
@@ -116,7 +129,7 @@ def schema_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         group, version = api_version.split("/")
         target = out / "crds" / group / f"{kind.lower()}_{version}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(_strict(schema)), encoding="utf-8")
+        target.write_text(json.dumps(_strict(_with_type_meta(schema))), encoding="utf-8")
     return out
 
 

@@ -40,12 +40,16 @@ def test_canary_steps_equal_the_spec(example_repo: Repo, rendered: dict[tuple[st
     rollout = _kind(rendered[("prod", "churn")], "Rollout")
     steps = rollout["spec"]["strategy"]["canary"]["steps"]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [s.weight for s in spec.steps] == [5, 25, 50, 100]
-    assert [s["pause"]["duration"] for s in steps if "pause" in s] == [s.pause for s in spec.steps]
-    assert rollout["spec"]["strategy"]["canary"]["analysis"]["templates"] == [{"templateName": "churn"}]
+    weighted = next(i for i, s in enumerate(steps) if "setWeight" in s)  # after prod's shadow phase
+    assert [s["pause"]["duration"] for s in steps[weighted:] if "pause" in s] == [s.pause for s in spec.steps]
+    templates = rollout["spec"]["strategy"]["canary"]["analysis"]["templates"]
+    assert templates == [{"templateName": "churn"}, {"templateName": "churn-compare"}]
 
 
 def test_analysis_thresholds_equal_the_spec(rendered: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
-    analysis = _kind(rendered[("prod", "churn")], "AnalysisTemplate")
+    analysis = next(
+        o for o in rendered[("prod", "churn")] if o["kind"] == "AnalysisTemplate" and o["metadata"]["name"] == "churn"
+    )
     metrics = {m["name"]: m for m in analysis["spec"]["metrics"]}
     assert metrics["error-rate"]["successCondition"].endswith("result[0] <= 0.02")  # maxErrorRate
     assert metrics["latency-p99"]["successCondition"].endswith("result[0] <= 0.12")  # maxLatencyP99Ms 120

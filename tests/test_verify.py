@@ -106,7 +106,7 @@ def _bad_port(obj: dict[str, Any]) -> None:
     obj["spec"]["ports"][0]["port"] = 70000
 
 
-FORECAST = "rendered/prod/demand-forecast/serving.yaml"
+FORECAST = "rendered/staging/demand-forecast/serving.yaml"  # a Deployment (prod's is a blue/green Rollout)
 CHURN = "rendered/prod/churn"
 # (rendered file, kind, change, part of the server's message, spec key the file comes from)
 BROKEN = [
@@ -137,13 +137,13 @@ def test_a_broken_object_is_rejected_at_its_rendered_file(
     key: str,
 ) -> None:
     line = _edit(repo_copy, file, kind, change)
-    model = file.split("/")[2]
-    code = _verify(repo_copy, "--kubeconfig", str(api_server.kubeconfig), "--env", "prod", "--model", model)
+    env, model = file.split("/")[1:3]
+    code = _verify(repo_copy, "--kubeconfig", str(api_server.kubeconfig), "--env", env, "--model", model)
     out = capsys.readouterr().out
     assert code == 1, out
     problems = [row for row in out.splitlines() if not row.startswith("verify: ")]
     assert len(problems) == 1, out
-    namespace = "argocd" if kind == "Application" else "ml-prod"
+    namespace = "argocd" if kind == "Application" else f"ml-{env}"
     assert problems[0].startswith(f"{file}:{line}:1: {kind} {namespace}/"), problems[0]
     assert expected in problems[0]
     if key:

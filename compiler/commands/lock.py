@@ -18,6 +18,7 @@ from modelplane.history import NoHistory, registry_changes
 from modelplane.problems import ModelplaneError
 from modelplane.registry import DEFAULT_TRACKING_URI, LOCK_FILE, lock_text, no_registry, tracking_uri
 from modelplane.repo import Repo, load_repo
+from modelplane.spec.delivery import served_versions
 from modelplane.write import write_text_atomic
 
 __all__ = ["DEFAULT_TRACKING_URI", "add_tracking_uri"]
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if missing_registry:
             raise ModelplaneError(missing_registry)
     uri = tracking_uri(args.tracking_uri)
-    refs = sorted({(r.model.registry.name, r.model.registry.version) for r in repo.resolved.values()})
+    refs = sorted({(r.model.registry.name, v) for r in repo.resolved.values() for v in served_versions(r.model)})
     entries = fetch_versions(uri, refs, args.timeout, frozenset(repo.environments))
     text = lock_text(entries)
     path = root / LOCK_FILE

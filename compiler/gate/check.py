@@ -24,6 +24,7 @@ from modelplane.history import promotion_inputs
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
 from modelplane.repo import Repo, Selection
+from modelplane.spec.delivery import second_version
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     for key in keys:
         resolved = repo.resolved[key]
         facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
+        second = second_version(resolved.model)
+        if second is not None:  # an A/B test's variant B, held to the same registry facts
+            facts = {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
         objects = rendered_objects(options.rendered_dir, *key)
         items["/".join(key)] = {**build_input(resolved, facts, objects, options.today), "promotion": promotion[key]}
 

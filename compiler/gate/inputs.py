@@ -74,6 +74,7 @@ def environment_facts(resolved: Resolved) -> dict[str, Any]:
         "namespace": env.namespace,
         "kubernetesVersion": env.kubernetes_version,
         "promotesFrom": env.promotes_from,
+        "delivery": env.delivery.model_dump(mode="json", by_alias=True),
         "limits": {
             "minAcceptance": env.limits.min_acceptance,
             "allowSpotTraining": env.limits.allow_spot_training,

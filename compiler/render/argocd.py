@@ -9,7 +9,8 @@ within a wave Argo CD orders by name. The root itself is wave 0.
 
 A workload scaled by a HorizontalPodAutoscaler has its `spec.replicas` owned by the autoscaler:
 the Application ignores that field (`ignoreDifferences`) and keeps it out of syncs
-(`RespectIgnoreDifferences=true`), so self-heal and the autoscaler do not fight.
+(`RespectIgnoreDifferences=true`), so self-heal and the autoscaler do not fight. The same holds
+for what Argo Rollouts rewrites during a rollout (Istio weights and subsets, blue/green selectors).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelplane.render.base import Output, common_labels
+from modelplane.render.traffic import autoscaled_workloads, rollouts_managed_fields
 from modelplane.resolve import Resolved
 from modelplane.spec.environment import Environment
 
@@ -28,23 +30,13 @@ def sync_wave(resolved: Resolved) -> int:
     return 1 if SENSITIVE & set(resolved.model.data.classification) else 2
 
 
-def autoscaled_workload(resolved: Resolved) -> dict[str, str] | None:
-    """The workload whose replica count the chart's HPA owns (the chart renders an HPA for the
-    kubernetes backend when min and max replicas differ), or None."""
-    serving = resolved.model.serving
-    if serving.backend != "kubernetes" or serving.replicas.min == serving.replicas.max:
-        return None
-    if serving.rollout.strategy == "canary":
-        return {"group": "argoproj.io", "kind": "Rollout"}
-    return {"group": "apps", "kind": "Deployment"}
-
-
 def _ignore_differences(resolved: Resolved) -> list[dict[str, Any]]:
-    workload = autoscaled_workload(resolved)
-    if workload is None:
-        return []
-    target = {**workload, "name": resolved.model.metadata.name, "namespace": resolved.env.namespace}
-    return [{**target, "jsonPointers": ["/spec/replicas"]}]
+    namespace = resolved.env.namespace
+    scaled = [
+        {**workload, "namespace": namespace, "jsonPointers": ["/spec/replicas"]}
+        for workload in autoscaled_workloads(resolved)
+    ]
+    return scaled + rollouts_managed_fields(resolved)
 
 
 def _sync_policy(env: Environment, *, respect_ignored: bool = False) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelplane.binding import artifact
+from modelplane.binding import artifact, version_artifact
 from modelplane.problems import ModelplaneError
 from modelplane.registry import facts_for
+from modelplane.render import traffic
 from modelplane.render.base import Output, common_annotations, common_labels, sort_keys
 from modelplane.render.helm_batch import template_batch
 from modelplane.resolve import Resolved
@@ -24,7 +25,15 @@ from modelplane.spec.model import ResourceList, Resources
 CHART_DIR = Path(__file__).resolve().parent.parent / "charts" / "model-serving"
 # helm processes at once, each rendering a share of the releases (see helm_batch.py)
 BATCHES = max(2, os.cpu_count() or 2)
-KIND_ORDER = ["Service", "ServiceMonitor", "PodDisruptionBudget", "HorizontalPodAutoscaler", "AnalysisTemplate"]
+KIND_ORDER = [
+    "Service",
+    "ServiceMonitor",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "AnalysisTemplate",
+    "DestinationRule",
+    "VirtualService",
+]
 
 
 def _resource_list(values: ResourceList) -> dict[str, Any]:
@@ -44,6 +53,64 @@ def kubernetes_resources(resources: Resources) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v}
 
 
+def _kserve_values(resolved: Resolved, storage_uri: str | None) -> dict[str, Any] | None:
+    """KServe takes one canaryTrafficPercent at a time: the spec's steps are the schedule and
+    `kserve.canaryStep` the step this promotion is at (100 % is a full promotion)."""
+    serving = resolved.model.serving
+    if serving.kserve is None:
+        return None
+    k, plan = serving.kserve, traffic.plan(resolved)
+    percent = plan.shares[plan.current].new if plan.current is not None else None
+    return {
+        "modelFormat": k.model_format,
+        "storageUri": storage_uri,
+        "runtime": k.runtime,
+        "protocolVersion": k.protocol_version,
+        "canaryTrafficPercent": percent if percent is not None and percent < 100 else None,
+    }
+
+
+def _annotations(resolved: Resolved) -> dict[str, str]:
+    out = common_annotations(resolved)
+    plan = traffic.plan(resolved)
+    if resolved.model.serving.backend == "kserve" and plan.current is not None:
+        out["modelplane.dev/canary-step"] = f"{plan.current + 1}/{len(plan.shares)}"
+        out["modelplane.dev/canary-schedule"] = ",".join(str(s.new) for s in plan.shares)
+    return out
+
+
+def _delivery_values(resolved: Resolved) -> dict[str, Any]:
+    """The strategy's objects as data: Rollout strategy, preview Service, analyses, Istio, Experiment."""
+    serving, names = resolved.model.serving, traffic.names(resolved)
+    strategy = serving.rollout.strategy
+    kubernetes = serving.backend == "kubernetes"
+    blue_green = kubernetes and strategy == "blueGreen"
+    rollout = {
+        "strategy": strategy,
+        "canary": traffic.canary_strategy(resolved) if kubernetes and strategy in ("canary", "shadow") else None,
+        "blueGreen": traffic.blue_green_strategy(resolved) if blue_green else None,
+    }
+    preview = None
+    if blue_green and serving.rollout.blue_green is not None:
+        preview = {"name": names["preview"], "port": serving.rollout.blue_green.preview_port}
+    istio = None
+    spec = traffic.virtual_service(resolved)
+    if spec is not None:
+        rule = traffic.destination_rule(resolved)
+        istio = {
+            "virtualService": {"name": names["virtualService"], "spec": spec},
+            "destinationRule": None if rule is None else {"name": names["destinationRule"], **rule},
+        }
+    return {
+        "workload": traffic.workload_kind(resolved),
+        "rollout": rollout,
+        "previewService": preview,
+        "analysisTemplates": traffic.analysis_templates(resolved),
+        "istio": istio,
+        "experiment": traffic.experiment(resolved) if kubernetes else None,
+    }
+
+
 def serving_values(resolved: Resolved, lock: dict[str, Any] | None = None) -> dict[str, Any]:
     """The chart's values for one (model, environment). Pure; secrets appear only as references.
 
@@ -52,28 +119,6 @@ def serving_values(resolved: Resolved, lock: dict[str, Any] | None = None) -> di
     """
     model, serving = resolved.model, resolved.model.serving
     served = artifact(resolved, facts_for(lock or {}, model.registry.name, model.registry.version))
-    rollout = serving.rollout
-    analysis = None
-    if rollout.analysis is not None:
-        a = rollout.analysis
-        analysis = {
-            "maxErrorRate": a.max_error_rate,
-            "maxLatencyP99Seconds": a.max_latency_p99_ms / 1000 if a.max_latency_p99_ms else None,
-            "interval": a.interval,
-            "count": a.count,
-            "failureLimit": a.failure_limit,
-        }
-    kserve = None
-    if serving.kserve is not None:
-        k = serving.kserve
-        first_weight = rollout.steps[0].weight if rollout.strategy == "canary" and rollout.steps else None
-        kserve = {
-            "modelFormat": k.model_format,
-            "storageUri": served.storage_uri,
-            "runtime": k.runtime,
-            "protocolVersion": k.protocol_version,
-            "canaryTrafficPercent": first_weight if first_weight and first_weight < 100 else None,
-        }
     probes = serving.probes
     probe = {
         name: {
@@ -88,9 +133,10 @@ def serving_values(resolved: Resolved, lock: dict[str, Any] | None = None) -> di
     }
     return {
         "name": model.metadata.name,
+        "model": model.metadata.name,
         "namespace": resolved.env.namespace,
         "labels": common_labels(resolved),
-        "annotations": common_annotations(resolved),
+        "annotations": _annotations(resolved),
         "backend": serving.backend,
         "image": serving.image or "",
         "port": serving.port,
@@ -101,16 +147,51 @@ def serving_values(resolved: Resolved, lock: dict[str, Any] | None = None) -> di
         },
         "resources": kubernetes_resources(serving.resources),
         "probes": probe,
-        "rollout": {
-            "strategy": rollout.strategy,
-            "steps": [{"weight": s.weight, "pause": s.pause} for s in rollout.steps],
-            "analysis": analysis,
-        },
-        "env": [*served.container_env(), *({"name": k, "value": v} for k, v in sorted(serving.env.items()))],
+        **_delivery_values(resolved),
+        "env": [*served.container_env(), *_spec_env(resolved)],
         "secretEnv": [{"name": s.name, "secretName": s.secret_name, "key": s.key} for s in serving.secret_env],
         "prometheusUrl": resolved.env.prometheus_url,
-        "kserve": kserve,
+        "kserve": _kserve_values(resolved, served.storage_uri),
     }
+
+
+def _spec_env(resolved: Resolved) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in sorted(resolved.model.serving.env.items())]
+
+
+def variant_b_values(
+    resolved: Resolved, values: dict[str, Any], lock: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """An A/B test's variant B: a second release of the chart, `<model>-b`, serving the second
+    registry version with a plain Deployment and its own Service (which variant A's selects none
+    of), ServiceMonitor, autoscaler and disruption budget."""
+    ab = resolved.model.serving.rollout.ab_test
+    if resolved.model.serving.backend != "kubernetes" or resolved.model.serving.rollout.strategy != "abTest":
+        return None
+    assert ab is not None and ab.version is not None
+    version = str(ab.version)
+    reg = resolved.model.registry
+    served = version_artifact(reg.name, ab.version, facts_for(lock or {}, reg.name, ab.version))
+    return {
+        **values,
+        "env": [*served.container_env(), *_spec_env(resolved)],
+        "name": traffic.names(resolved)["b"],
+        "labels": {**values["labels"], "app.kubernetes.io/version": version},
+        "annotations": {**values["annotations"], "modelplane.dev/registry-version": version},
+        "workload": "Deployment",
+        "rollout": {"strategy": "rolling", "canary": None, "blueGreen": None},
+        "previewService": None,
+        "analysisTemplates": [],
+        "istio": None,
+        "experiment": None,
+    }
+
+
+def releases(resolved: Resolved, lock: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The chart's releases for one pair: one, or two for an A/B test (variant A, variant B)."""
+    values = serving_values(resolved, lock)
+    b = variant_b_values(resolved, values, lock)
+    return [values] if b is None else [values, b]
 
 
 def _order(obj: dict[str, Any]) -> tuple[int, str, str]:
@@ -147,32 +228,37 @@ class HelmRenderer:
         return self._version
 
     async def template_one(self, resolved: Resolved, lock: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """One release in its own `helm template` process, as a user of the chart would run it."""
+        """The pair's releases, each in its own `helm template` process, as a user of the chart would run it."""
         if self._chart is None:
             self._chart = await self.client.get_chart(self.chart_dir)
-        try:
-            docs = await self.client.template_resources(
-                self._chart,
-                resolved.model.metadata.name,
-                serving_values(resolved, lock),
-                namespace=resolved.env.namespace,
-            )
-        except Exception as exc:
-            detail = getattr(exc, "stderr", b"") or str(exc).encode()
-            text = detail.decode(errors="replace").strip().splitlines()
-            where = f"{resolved.env.metadata.name}/{resolved.model.metadata.name}"
-            raise ModelplaneError(f"helm template failed for {where}: {text[0] if text else exc}") from exc
+        docs: list[dict[str, Any]] = []
+        for values in releases(resolved, lock):
+            try:
+                docs += await self.client.template_resources(
+                    self._chart, values["name"], values, namespace=resolved.env.namespace
+                )
+            except Exception as exc:
+                detail = getattr(exc, "stderr", b"") or str(exc).encode()
+                text = detail.decode(errors="replace").strip().splitlines()
+                where = f"{resolved.env.metadata.name}/{values['name']}"
+                raise ModelplaneError(f"helm template failed for {where}: {text[0] if text else exc}") from exc
         return sorted((sort_keys(d) for d in docs if d), key=_order)
 
     async def _batch(self, pairs: Sequence[Resolved], lock: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
+        per_pair = [releases(r, lock) for r in pairs]
         try:
-            batches = await template_batch(self.command, self.chart_dir, [serving_values(r, lock) for r in pairs])
+            batches = await template_batch(self.command, self.chart_dir, [v for values in per_pair for v in values])
         except Exception:
             # Find the release that breaks the batch, so the error names it; re-raise if none does.
             for resolved in pairs:
                 await self.template_one(resolved, lock)
             raise
-        return [sorted((sort_keys(d) for d in docs), key=_order) for docs in batches]
+        out, at = [], 0
+        for values in per_pair:
+            docs = [d for batch in batches[at : at + len(values)] for d in batch]
+            out.append(sorted((sort_keys(d) for d in docs), key=_order))
+            at += len(values)
+        return out
 
     def render_many(
         self, pairs: Sequence[Resolved], lock: dict[str, Any] | None = None

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from modelplane.spec.delivery import TrafficClass
+from modelplane.spec.model import DataClass
 from modelplane.spec.types import CpuQuantity, MemoryQuantity, Name, Ratio, SpecModel, Url
 
 # Kubernetes minor versions whose schemas kubernetes-validate bundles.
@@ -58,6 +60,20 @@ class Limits(SpecModel):
     )
 
 
+class Delivery(SpecModel):
+    """What the delivery policies (policies/rollout.rego) require in this environment."""
+
+    require_analysis_from: TrafficClass | None = Field(
+        default=None,
+        description="in a prod-profile environment, models of this serving.trafficClass and above need a "
+        "progressive strategy with analysis (default: every model)",
+    )
+    shadow_first: list[DataClass] = Field(
+        default_factory=list,
+        description="data classes whose canaries start with a shadow phase (serving.rollout.shadow)",
+    )
+
+
 class Environment(SpecModel):
     api_version: Literal["modelplane.dev/v1"]
     kind: Literal["Environment"]
@@ -75,6 +91,7 @@ class Environment(SpecModel):
         description="who must review what reaches this environment (CODEOWNERS of its file and rendered/<env>/):"
         " @user, @org/team or an e-mail address",
     )
+    delivery: Delivery = Field(default_factory=Delivery)
     defaults: dict[str, Any] = Field(
         default_factory=dict,
         description="partial model spec (serving, training, monitoring, ...) for every model here",

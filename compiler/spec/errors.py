@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from modelplane.loader import SourceMap
 from modelplane.problems import KeyPath, Problem, format_path
@@ -26,6 +27,11 @@ _TYPE_WORDS = {
     "model_attributes_type": "expected a mapping (key: value)",
     "list_type": "expected a list",
 }
+
+
+def spec_error(message: str, at: KeyPath = (), hint: str = "") -> PydanticCustomError:
+    """A validator's error at `at` (below the model that raises it), with a hint for the fix."""
+    return PydanticCustomError("modelplane", "{message}", {"message": message, "at": at, "hint": hint})
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -97,6 +103,8 @@ def _message(error: Any) -> str:
         return f"{_TYPE_WORDS[kind]}, got {_describe(error.get('input'))}"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "modelplane":
+        return str(error["ctx"]["message"])
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{_describe(error.get('input'))} is not allowed; use {expected}"
@@ -127,9 +135,12 @@ def validation_problems(
         is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key failed (e.g. an env var name)
         if is_key:
             loc = loc[:-1]
-        path = prefix + loc
         kind = error["type"]
         hint = ""
+        if kind == "modelplane":  # spec_error: the key to change lies below the model that found it
+            loc += tuple(error["ctx"]["at"])
+            hint = str(error["ctx"]["hint"])
+        path = prefix + loc
         if is_key:
             pos = source.locate(path, at_key=True)
             message = _message(error)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from modelplane.monitor.catalog import ACCURACY_DIRECTION, FAIRNESS_NEEDS_TARGET
+from modelplane.spec.delivery import Rollout, TrafficClass, check_against_model
+from modelplane.spec.errors import spec_error
 from modelplane.spec.types import (
     CpuQuantity,
     Cron,
@@ -125,36 +127,6 @@ class Probes(SpecModel):
         return self
 
 
-class CanaryStep(SpecModel):
-    weight: int = Field(ge=1, le=100)
-    pause: Duration = "5m"
-
-
-class Analysis(SpecModel):
-    """Prometheus checks run during a canary; a failing check aborts and rolls back."""
-
-    max_error_rate: Ratio = 0.05
-    max_latency_p99_ms: int | None = Field(default=None, ge=1)
-    interval: Duration = "1m"
-    count: int = Field(default=5, ge=1)
-    failure_limit: int = Field(default=1, ge=0)
-
-
-class Rollout(SpecModel):
-    strategy: Literal["canary", "rolling"] = "rolling"
-    steps: list[CanaryStep] = Field(default_factory=list)
-    analysis: Analysis | None = None
-
-    @model_validator(mode="after")
-    def _canary_steps(self) -> Rollout:
-        if self.strategy == "canary" and not self.steps:
-            raise ValueError("a canary rollout needs at least one step")
-        weights = [s.weight for s in self.steps]
-        if weights != sorted(set(weights)):
-            raise ValueError(f"canary step weights must rise strictly, got {weights}")
-        return self
-
-
 class SecretEnv(SpecModel):
     """An environment variable read from a Kubernetes Secret (never a value in git)."""
 
@@ -174,6 +146,12 @@ class KServe(SpecModel):
     )
     runtime: Name | None = None
     protocol_version: Literal["v1", "v2"] = "v1"
+    canary_step: int = Field(
+        default=1,
+        ge=1,
+        description="which step of serving.rollout.steps the InferenceService is at: KServe takes one "
+        "canaryTrafficPercent at a time, so each step is its own promotion (a one-line change)",
+    )
 
 
 class Serving(SpecModel):
@@ -184,6 +162,11 @@ class Serving(SpecModel):
     resources: Resources = Field(default_factory=Resources)
     probes: Probes = Field(default_factory=Probes)
     rollout: Rollout = Field(default_factory=Rollout)
+    traffic_class: TrafficClass = Field(
+        default="standard",
+        description="how much traffic and risk the endpoint carries; an environment names the class "
+        "from which a progressive strategy with analysis is required",
+    )
     env: dict[ServingEnvName, str] = Field(default_factory=dict)
     secret_env: list[SecretEnv] = Field(default_factory=list)
     kserve: KServe | None = None
@@ -194,6 +177,14 @@ class Serving(SpecModel):
             raise ValueError("the kubernetes backend needs an image")
         if self.backend == "kserve" and self.kserve is None:
             raise ValueError("the kserve backend needs a kserve section (modelFormat)")
+        steps = len(self.rollout.steps)
+        kserve_canary = self.backend == "kserve" and self.rollout.strategy == "canary"
+        if kserve_canary and self.kserve is not None and self.kserve.canary_step > steps:
+            raise spec_error(
+                f"canary step {self.kserve.canary_step} of a {steps}-step schedule",
+                ("kserve", "canaryStep"),
+                f"serving.rollout.steps has {steps} step(s); count from 1",
+            )
         return self
 
 
@@ -363,3 +354,10 @@ class Model(SpecModel):
         description="per-environment overrides: environment name -> partial spec "
         "(registry, data, serving, training, monitoring, card) merged over the rest",
     )
+
+    @model_validator(mode="after")
+    def _delivery_fits_the_model(self) -> Model:
+        problem = check_against_model(self)
+        if problem is not None:
+            raise problem
+        return self

@@ -33,6 +33,12 @@ _IMAGE = re.compile(
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
+# Istio routing: a host clients call (DNS-1123 subdomain), a gateway (<namespace>/<name>), a header.
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_GW_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_GATEWAY = re.compile(rf"^({_GW_LABEL}/)?{_GW_LABEL}$")
+_HEADER = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HEADER_VALUE = re.compile(r"^[!-~]([ -~]*[!-~])?$")
 _CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _MEMORY_FACTORS = {
     "": 1,
@@ -166,6 +172,32 @@ def _check_env_name(value: Any) -> str:
     return value
 
 
+def _check_host(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 253 or not _SUBDOMAIN.match(value):
+        raise ValueError(
+            f"{value!r} is not a host name: use lower-case DNS labels joined by dots, like churn.models.acme.example"
+        )
+    return value
+
+
+def _check_gateway(value: Any) -> str:
+    if not isinstance(value, str) or not _GATEWAY.match(value):
+        raise ValueError(f"{value!r} is not an Istio gateway: write <namespace>/<name> or <name> (DNS labels)")
+    return value
+
+
+def _check_header(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 128 or not _HEADER.match(value):
+        raise ValueError(f"{value!r} is not a header name Istio matches: use lower-case letters, digits and '-'")
+    return value
+
+
+def _check_header_value(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 256 or not _HEADER_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a header value: printable ASCII, no leading or trailing space")
+    return value
+
+
 def _string_type(check: Any, description: str, pattern: str | None = None) -> Any:
     schema: dict[str, Any] = {"type": "string", "description": description}
     if pattern:
@@ -191,6 +223,10 @@ ModelName = _string_type(
     _check_model_name, f"model name: DNS-1035 label of at most {MODEL_NAME_MAX} characters", _DNS_1035.pattern
 )
 Identifier = _string_type(_check_identifier, "metric or attribute name (Prometheus identifier)", _IDENTIFIER.pattern)
+Host = _string_type(_check_host, "DNS host name (lower-case labels joined by dots)", _SUBDOMAIN.pattern)
+Gateway = _string_type(_check_gateway, "Istio gateway: <namespace>/<name> or <name>", _GATEWAY.pattern)
+HeaderName = _string_type(_check_header, "HTTP header name, lower case", _HEADER.pattern)
+HeaderValue = _string_type(_check_header_value, "HTTP header value (printable ASCII)", _HEADER_VALUE.pattern)
 Ratio = Annotated[float, Field(ge=0, le=1)]
 
 

@@ -6,20 +6,27 @@ app.kubernetes.io/instance: {{ toJson .Values.name }}
 helm.sh/chart: {{ printf "model-serving-%s" .Chart.Version | toJson }}
 {{- end }}
 
+{{- /* `model` is the model's name, `name` the release's: they differ only for an A/B test's
+variant B (`<model>-b`), whose pods must not be selected by variant A's workload or Service. */}}
 {{- define "model-serving.selector" -}}
-app.kubernetes.io/name: {{ toJson .Values.name }}
+app.kubernetes.io/name: {{ toJson (default .Values.name .Values.model) }}
 app.kubernetes.io/instance: {{ toJson .Values.name }}
 {{- end }}
 
-{{- define "model-serving.metadata" -}}
-name: {{ toJson .Values.name }}
-namespace: {{ toJson .Values.namespace }}
+{{- /* Metadata of an object named `name` in the release `root` (for objects beside the workload). */}}
+{{- define "model-serving.namedMetadata" -}}
+name: {{ toJson .name }}
+namespace: {{ toJson .root.Values.namespace }}
 labels:
-  {{- include "model-serving.labels" . | nindent 2 }}
-{{- with .Values.annotations }}
+  {{- include "model-serving.labels" .root | nindent 2 }}
+{{- with .root.Values.annotations }}
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{- define "model-serving.metadata" -}}
+{{ include "model-serving.namedMetadata" (dict "root" . "name" .Values.name) }}
 {{- end }}
 
 {{- define "model-serving.probe" -}}
@@ -94,6 +101,3 @@ spec:
           drop: ["ALL"]
 {{- end }}
 
-{{- define "model-serving.workloadKind" -}}
-{{- if eq .Values.rollout.strategy "canary" }}Rollout{{ else }}Deployment{{ end }}
-{{- end }}
