@@ -24,6 +24,8 @@ PEOPLE = {
     "eve": ("=HYPERLINK(1) | *Eve* `x`", "eve@acme.example"),  # untrusted text in every format
 }
 MODEL = "models/churn/model.yaml"
+# The line that opens churn's prod rollout override (a canary with Istio); tests add keys under it.
+ROLLOUT = "      rollout:                                  # canary with Istio: exact 5/25/50 % weights\n"
 
 
 class GitRepo:

@@ -14,7 +14,7 @@ import pytest
 
 from modelplane.audit import Audit, Entry, Filters, parse_day, walk
 from tests.conftest import require_tool
-from tests.gitrepo import MODEL, GitRepo, one_model_repo
+from tests.gitrepo import MODEL, ROLLOUT, GitRepo, one_model_repo
 
 WAIVER = """waivers:
   - rule: MP-ROLL-001
@@ -59,11 +59,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     repo.merge("rollback", "Merge pull request #13 from acme/rollback", "ana", "2026-11-05T09:00:00Z")
 
     repo.git("checkout", "-q", "-b", "rolling")
-    repo.edit(
-        MODEL,
-        "      replicas: {min: 3, max: 12}\n",
-        "      replicas: {min: 3, max: 12}\n      rollout: {strategy: rolling}\n",
-    )
+    repo.edit(MODEL, ROLLOUT, ROLLOUT + "        strategy: rolling\n")
     repo.write("policies/waivers.yaml", WAIVER)
     repo.render(today="2026-11-06")
     repo.commit("prod: rolling update under a waiver", "ana", "2026-11-06T10:00:00Z")

@@ -39,9 +39,9 @@ def test_recording_twice_gives_the_committed_bytes(config_repo: Path) -> None:
     assert _decisions(config_repo) == first == committed
     prod = json.loads(first["prod"])["models"]
     assert "timestamp" not in first["prod"] and prod["churn"]["outcome"] == "pass"
-    waived = prod["demand-forecast"]
-    assert waived["waivers"][0]["rule"] == "MP-ROLL-001" and waived["waivers"][0]["approver"] == "@acme/ml-platform"
-    assert waived["card"] == {"missing": [], "score": 100} and waived["registry"]["version"] == 3
+    waived = prod["fraud-detection"]
+    assert waived["waivers"][0]["rule"] == "MP-ROLL-003" and waived["waivers"][0]["approver"] == "@acme/ml-platform"
+    assert waived["card"] == {"missing": [], "score": 100} and waived["registry"]["version"] == 12
     leftovers = [p for p in (config_repo / "rendered").rglob(".*") if p.name != ".modelplane-output"]
     assert leftovers == []  # atomic writes leave no temporary files
 

@@ -31,7 +31,6 @@ AB_TEST = (
     "          metric: {name: retention_offer_accepted_ratio}\n",
 )
 BLUE_GREEN = """\
-  staging:
     serving:
       rollout:
         strategy: blueGreen
@@ -59,7 +58,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Path:
     staging as a blue/green that switches over by itself, fraud-detection in prod at step 2."""
     root = copy_example(tmp_path_factory.mktemp("variants"), history=False)
     _edit(root / "models/churn/model.yaml", *AB_TEST)
-    (root / "models/demand-forecast/model.yaml").open("a", encoding="utf-8").write(BLUE_GREEN)
+    forecast = root / "models/demand-forecast/model.yaml"
+    staging_pin = next(line for line in forecast.read_text().splitlines(keepends=True) if "promoted from dev" in line)
+    _edit(forecast, staging_pin, staging_pin + BLUE_GREEN)
     (root / "models/fraud-detection/model.yaml").open("a", encoding="utf-8").write(KSERVE_STEP)
     lock = json.loads((root / "modelplane.lock").read_text(encoding="utf-8"))
     lock["models"]["churn"]["8"] = {**lock["models"]["churn"]["7"], "source": "s3://acme-models/churn/8"}
@@ -190,6 +191,6 @@ def test_lock_records_variant_bs_version_from_the_registry(tmp_path: Path, capsy
     assert "not in the registry: churn v8" in capsys.readouterr().out
     MlflowClient(tracking_uri=uri, registry_uri=uri).create_model_version("churn", source="s3://acme-models/churn/8")
     assert main(["--root", str(root), "lock", "--tracking-uri", uri]) == 0
-    assert "4 of 4 pinned version(s) found" in capsys.readouterr().out
+    assert "5 of 5 pinned version(s) found" in capsys.readouterr().out
     facts = facts_for(load_lock(root), "churn", 8)
     assert facts["found"] is True and facts["source"] == "s3://acme-models/churn/8" and facts["approved"] is False

@@ -15,7 +15,7 @@ from modelplane.objdiff import pair_diff
 from modelplane.plan_format import _diff_block
 from modelplane.planning import build_plan
 from tests.conftest import require_tool
-from tests.gitrepo import MODEL, GitRepo, one_model_repo
+from tests.gitrepo import MODEL, ROLLOUT, GitRepo, one_model_repo
 
 HOSTILE = "<script>alert(1)</script> | </details> ``` <img src=x onerror=alert(2)>"
 
@@ -31,12 +31,10 @@ def branch(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     repo.pin("staging", 8)
     repo.pin("prod", 7)
     repo.edit(MODEL, "  name: churn\n  version: 7\n", "  name: churn\n  version: 8\n")
-    repo.edit(
-        MODEL,
-        "      replicas: {min: 3, max: 12}\n",
-        "      replicas: {min: 3, max: 16}\n      rollout: {strategy: rolling}\n"
-        "    training:\n      acceptance: {min: 0.8}\n",
-    )
+    repo.edit(MODEL, "      replicas: {min: 3, max: 12}\n", "      replicas: {min: 3, max: 16}\n")
+    repo.edit(MODEL, ROLLOUT, ROLLOUT + "        strategy: rolling\n")
+    monitor = "    monitoring:\n      monitor:\n"
+    repo.edit(MODEL, monitor, "    training:\n      acceptance: {min: 0.8}\n" + monitor)
     summary = "Gradient-boosted classifier that scores 30-day churn risk for active subscribers."
     repo.edit(MODEL, f"  summary: {summary}", f"  summary: '{HOSTILE} {summary}'")
     shutil.rmtree(repo.root / "models/fraud-detection")

@@ -368,7 +368,7 @@ CASES = [
         [
             (
                 "models/demand-forecast/model.yaml",
-                61,
+                64,
                 19,
                 "environments.prod.serving.rollout.strategy",
                 "a blue/green rollout needs a preview service port",
@@ -496,7 +496,7 @@ CASES = [
         [
             (
                 "models/fraud-detection/model.yaml",
-                38,
+                37,
                 17,
                 "serving.kserve.canaryStep",
                 "canary step 3 of a 2-step schedule",

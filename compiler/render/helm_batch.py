@@ -75,6 +75,6 @@ async def template_batch(
         _wrapper_chart(folder, chart_dir, len(values))
         wrapper_values = {_alias(i): v for i, v in enumerate(values)}
         output = await helm.run(
-            ["template", WRAPPER, str(folder), "--skip-crds", "--values", "-"], json.dumps(wrapper_values).encode()
+            ["template", WRAPPER, str(folder), "--skip-crds", "--values", "-"], json.dumps(wrapper_values, ensure_ascii=False).encode("utf-8")
         )
     return split_by_release(output.decode(), len(values))
