@@ -74,7 +74,7 @@ async def template_batch(
         folder = Path(tmp)
         _wrapper_chart(folder, chart_dir, len(values))
         wrapper_values = {_alias(i): v for i, v in enumerate(values)}
-        output = await helm.run(
-            ["template", WRAPPER, str(folder), "--skip-crds", "--values", "-"], json.dumps(wrapper_values, ensure_ascii=False).encode("utf-8")
-        )
+        # Raw UTF-8, not \u escapes: helm reads values as YAML, which has no surrogate-pair escapes.
+        values_text = json.dumps(wrapper_values, ensure_ascii=False).encode("utf-8")
+        output = await helm.run(["template", WRAPPER, str(folder), "--skip-crds", "--values", "-"], values_text)
     return split_by_release(output.decode(), len(values))
