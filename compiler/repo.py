@@ -168,6 +168,16 @@ def discover_all(root: Path) -> tuple[list[Path], list[Problem]]:
                 problems.append(
                     _entry_problem(entry, root, "not a model folder", "models/ holds only <name>/model.yaml folders")
                 )
+    if not models and not any(p.file.startswith("models") for p in problems):
+        problems.append(
+            _entry_problem(
+                models_dir, root, "no models: nothing to validate, gate or render", "add models/<name>/model.yaml"
+            )
+        )
+    if not files and not any(p.file.startswith("environments") for p in problems):
+        problems.append(
+            _entry_problem(env_dir, root, "no environments", "add environments/<name>.yaml (for example dev.yaml)")
+        )
     if (root / "policies").is_dir():
         problems += _policy_problems(root / "policies", root)
     return files + models, problems

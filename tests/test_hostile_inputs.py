@@ -189,6 +189,13 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
         "environments/qa.json:1:1: not an environment file (environments/ holds only <name>.yaml files)",
     ),
     (
+        "no-models-at-all",
+        lambda root: shutil.rmtree(root / "models"),
+        ["validate"],
+        1,
+        "models:1:1: no models: nothing to validate, gate or render (add models/<name>/model.yaml)",
+    ),
+    (
         "unrecognised-file-in-models",
         _write("models/README.md", "# models"),
         ["validate"],

@@ -169,10 +169,16 @@ class HelmRenderer:
         size = max(1, -(-len(pairs) // BATCHES))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
-        async def run_all() -> list[list[list[dict[str, Any]]]]:
-            return await asyncio.gather(*(self._batch(chunk) for chunk in chunks))
+        async def run_all() -> list[list[list[dict[str, Any]]] | BaseException]:
+            # Every batch runs to its end: cancelling helm processes mid-flight (what a plain gather
+            # does when one batch fails) can leave asyncio waiting forever on a reaped child.
+            return await asyncio.gather(*(self._batch(chunk) for chunk in chunks), return_exceptions=True)
 
-        results = [docs for chunk in asyncio.run(run_all()) for docs in chunk]
+        done = asyncio.run(run_all())
+        failed = next((d for d in done if isinstance(d, BaseException)), None)
+        if failed is not None:
+            raise failed
+        results = [docs for chunk in done if not isinstance(chunk, BaseException) for docs in chunk]
         return {
             r.key: Output("serving.yaml", objects=objs, synced=True) for r, objs in zip(pairs, results, strict=True)
         }
