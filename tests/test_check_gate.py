@@ -84,11 +84,12 @@ def test_rego_that_does_not_compile_is_exit_2(config_repo: Path, capsys: pytest.
     assert "broken.rego" in err and "Traceback" not in err
 
 
-def test_no_inputs_is_exit_2(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_models_fails_closed(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty models/ is a problem in the specs (exit 1), never a gate that passes on nothing."""
     shutil.rmtree(config_repo / "models")
     (config_repo / "models").mkdir()
-    assert _check(config_repo) == 2
-    assert "no (environment, model) pairs" in capsys.readouterr().err
+    assert _check(config_repo) == 1
+    assert "models:1:1: no models: nothing to validate, gate or render" in capsys.readouterr().out
 
 
 def test_unreachable_opa_url_is_exit_2(config_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
