@@ -154,12 +154,13 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     rendered = os.path.relpath(options.rendered_dir, repo.root)
     now = int(options.now if options.now is not None else time.time())
     promotion = promotion_inputs(repo, keys, rendered, options.base, now)
+    objects = rendered_objects(options.rendered_dir, keys)
     items = {}
     for key in keys:
         resolved = repo.resolved[key]
         facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
-        objects = rendered_objects(options.rendered_dir, *key)
-        items["/".join(key)] = {**build_input(resolved, facts, objects, options.today), "promotion": promotion[key]}
+        document = build_input(resolved, facts, objects[key], options.today)
+        items["/".join(key)] = {**document, "promotion": promotion[key]}
 
     with _server(options.opa_url) as url:
         engine = Engine(url, timeout=options.timeout)
