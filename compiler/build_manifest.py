@@ -30,6 +30,7 @@ _ZEROS = "0" * 64
 _DIGEST = re.compile(r'"digest": "sha256:([0-9a-f]{64})"')
 _IMAGE = re.compile(r'[{,] ?"image": ("(?:[^"\\]|\\.)*")')
 _INDENTED_DEPTH = 4  # manifest > models > model > outputs; each output on one line
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # json.dumps' setup, once
 
 
 def sha256(data: bytes) -> str:
@@ -47,7 +48,7 @@ def images_in(obj: Any) -> list[str]:
     Found in the object's JSON text: an `image` key is always written `"image": ` after `{` or
     `, `, while the same letters inside a string value have their quotes escaped.
     """
-    text = json.dumps(obj, sort_keys=True, ensure_ascii=False)
+    text = _ENCODE(obj)
     return sorted({json.loads(m) for m in _IMAGE.findall(text)}) if '"image": "' in text else []
 
 
@@ -75,10 +76,10 @@ def output_record(path: str, data: bytes, synced: bool, objects: list[dict[str, 
 def _layout(value: Any, depth: int, indent: str) -> str:
     """JSON with sorted keys, indented `depth` levels deep and compact below."""
     if depth == 0 or not isinstance(value, (dict, list)) or not value:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return _ENCODE(value)
     inner = indent + "  "
     if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {_layout(value[k], depth - 1, inner)}" for k in sorted(value)]
+        items = [f"{inner}{_ENCODE(k)}: {_layout(value[k], depth - 1, inner)}" for k in sorted(value)]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     items = [f"{inner}{_layout(v, depth - 1, inner)}" for v in value]
     return "[\n" + ",\n".join(items) + f"\n{indent}]"

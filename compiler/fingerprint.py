@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent
 # Package parts that cannot change what compile writes; everything else is fingerprinted.
 NOT_RENDERING = frozenset(
     {"commands", "gate", "report", "monitor", "charts", "cli.py", "cluster.py", "history.py", "pins.py",
-     "demo_registry.py", "schemas.py", "progress.py", "__main__.py"}
+     "demo_registry.py", "schemas.py", "progress.py", "local_cache.py", "__main__.py"}
 )
 
 
@@ -47,7 +47,6 @@ def compiler_code() -> str:
     return tree_hash(PACKAGE, NOT_RENDERING)
 
 
-@functools.cache
 def chart_hash(chart_dir: Path) -> str:
     return tree_hash(chart_dir)
 

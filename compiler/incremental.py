@@ -19,22 +19,29 @@ from typing import Any
 
 from modelplane.build_manifest import Manifest, read_manifest, sha256
 from modelplane.fingerprint import combined, pair_inputs
+from modelplane.local_cache import FileHashes, Stat, stat_of
 from modelplane.registry import facts_for
-from modelplane.write import list_tree
 
 
-def _hash_file(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return sha256(handle.read())
-    except OSError:
-        return None
+def _hash_files(paths: list[str]) -> list[str | None]:
+    out: list[str | None] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                out.append(sha256(handle.read()))
+        except OSError:
+            out.append(None)
+    return out
 
 
-def hash_files(paths: Iterable[Path]) -> list[str | None]:
-    """Content hashes (None for a missing file), reading on a few threads: hashing releases the GIL."""
-    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2) + 1)) as pool:
-        return list(pool.map(_hash_file, paths, chunksize=64))
+def hash_files(paths: Iterable[str | os.PathLike[str]]) -> list[str | None]:
+    """Content hashes (None for a missing file), on a few threads: reading and hashing release the GIL."""
+    names = [os.fspath(p) for p in paths]
+    workers = min(4, (os.cpu_count() or 2) + 1)
+    size = max(1, -(-len(names) // workers))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = pool.map(_hash_files, [names[i : i + size] for i in range(0, len(names), size)])
+        return [h for part in parts for h in part]
 
 
 @dataclass
@@ -62,10 +69,27 @@ class Previous:
         return (self.out / rel).read_text(encoding="utf-8")
 
 
+def scan_tree(folder: Path) -> dict[str, Stat]:
+    """Every file under `folder` (relative path) and its stat data."""
+    found: dict[str, Stat] = {}
+    pending = [(os.fspath(folder), "")]
+    while pending:
+        path, prefix = pending.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.is_file(follow_symlinks=False):
+                    found[prefix + entry.name] = stat_of(entry.stat(follow_symlinks=False))
+    return found
+
+
 def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Previous:
     """The current tree under `out`; with `trust`, the manifests of `envs` and their files' hashes."""
-    previous = Previous(out, list_tree(out) if out.is_dir() else set())
-    if not trust:
+    stats = scan_tree(out) if out.is_dir() else {}
+    previous = Previous(out, set(stats))
+    if not trust:  # no manifest is read; what is on disk is hashed, so unchanged files stay untouched
+        previous.disk = FileHashes(out).hashes(sorted(stats.items()), hash_files, os.fspath(out))
         return previous
     recorded: list[str] = []
     for env in envs:
@@ -75,8 +99,8 @@ def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Prev
         previous.manifests[env] = manifest
         recorded += [f"{env}/{o['path']}" for o in manifest.data["outputs"]]
         recorded += [f"{env}/{o['path']}" for m in manifest.models.values() for o in m["outputs"]]
-    present = [rel for rel in recorded if rel in previous.current]
-    previous.disk = dict(zip(present, hash_files(out / rel for rel in present), strict=True))
+    present = [(rel, stats[rel]) for rel in recorded if rel in stats]
+    previous.disk = FileHashes(out).hashes(present, hash_files, os.fspath(out))
     return previous
 
 

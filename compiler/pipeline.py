@@ -187,8 +187,6 @@ def compile_repo(
     `models` are all the models of the repository (default: those loaded); a model that is not
     loaded is unchanged in every environment (`incremental.models_to_load`).
     """
-    from modelplane.render.targets import Pair
-
     progress = progress or Progress()
     names = sorted(models if models is not None else repo.models)
     envs = [e for e in repo.env_order() if not selection.envs or e in selection.envs]
@@ -216,6 +214,8 @@ def compile_repo(
             ):
                 entries[key] = {**record, "sources": source}
                 continue
+            from modelplane.render.targets import Pair  # the renderers' imports cost a second: only when needed
+
             entries[key] = None
             to_render.append(Pair(resolved, facts))
     rendered: dict[PairKey, Rendered] = {}
@@ -307,7 +307,7 @@ def _environment(
     if old is not None and {**old, "digest": None} == {**data, "digest": None} and rel in previous.current:
         wanted[rel] = None
     else:
-        wanted[rel] = manifest_text(data)
+        _put(wanted, previous, rel, manifest_text(data), previous.disk.get(rel))
 
 
 def _root(

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from modelplane.pipeline import compile_repo
     from modelplane.progress import progress_for
     from modelplane.registry import load_lock
-    from modelplane.render.serving import HelmRenderer
+    from modelplane.render import serving
     from modelplane.repo import load_repo
 
     root = Path(args.root)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 recover(out)
             progress.stage("read inputs")
             env_paths, model_paths = _spec_files(root)
-            helm = HelmRenderer()
+            helm = serving.HelmRenderer(chart_dir=serving.CHART_DIR)
             files = [*env_paths.values(), *model_paths.values()]
             hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
             shared = Shared(
