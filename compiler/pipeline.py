@@ -10,8 +10,7 @@ there is already right; writing it is `write.py`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,17 +23,15 @@ from modelplane.problems import Problem
 from modelplane.progress import Progress
 from modelplane.registry import facts_for
 from modelplane.repo import Repo, Selection
-from modelplane.resolve import Resolved
 from modelplane.write import MARKER, MARKER_TEXT
 
 if TYPE_CHECKING:
     from modelplane.manifests import ManifestChecker
-    from modelplane.render.base import Output
+    from modelplane.render.runner import Rendered
     from modelplane.render.serving import HelmRenderer
     from modelplane.render.targets import Pair
 
 PairKey = tuple[str, str]
-CHUNK = 64  # pairs rendered between two progress reports
 
 
 @dataclass
@@ -45,116 +42,6 @@ class Build:
     problems: list[Problem] = field(default_factory=list)
     rendered: int = 0  # pairs rendered
     reused: int = 0  # pairs whose files were already right
-
-
-@dataclass
-class Rendered:
-    """A rendered pair: its manifest entry and its files' text, the Application's kept apart."""
-
-    record: dict[str, Any]
-    files: dict[str, str]
-    application: str
-
-
-def check_objects(
-    outputs: Iterable[Output], resolved: Resolved, checker: ManifestChecker, prefix: str
-) -> list[Problem]:
-    problems = []
-    for output in outputs:
-        for obj in output.objects:
-            for error in checker.errors(obj, resolved.env.kubernetes_version):
-                name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
-                problems.append(
-                    Problem(
-                        f"{prefix}/{output.path}",
-                        1,
-                        1,
-                        name,
-                        f"rendered object fails its schema: {error}",
-                        code="render",
-                    )
-                )
-    return problems
-
-
-def synced_paths(outputs: Iterable[Output]) -> list[str]:
-    return sorted(o.path for o in outputs if o.synced)
-
-
-class _Renderer:
-    """Renders pairs with every target and the delivery step, chunk by chunk, serving beside."""
-
-    def __init__(self, helm: HelmRenderer, checker: Callable[[], ManifestChecker], progress: Progress):
-        from modelplane.render.targets import targets
-
-        self.targets = targets(helm)
-        self.checker_factory = checker
-        self.checker: ManifestChecker | None = None
-        self.progress = progress
-        self.problems: list[Problem] = []
-
-    def _files(self, pair: Pair, outputs: Sequence[Output]) -> tuple[dict[str, str], list[dict[str, Any]]]:
-        """Each output's text and manifest record; the objects are checked, then let go."""
-        if self.checker is None:
-            self.checker = self.checker_factory()
-        env, model = pair.key
-        self.problems += check_objects(outputs, pair.resolved, self.checker, f"{env}/{model}")
-        files, records = {}, []
-        for output in outputs:
-            text = output.content()
-            path = f"{model}/{output.path}"
-            files[path] = text
-            records.append(output_record(path, text.encode(), output.synced, object_refs(output.objects)))
-        return files, records
-
-    def render(self, pairs: Sequence[Pair], inputs: dict[PairKey, dict[str, str]]) -> dict[PairKey, Rendered]:
-        from modelplane.render.argocd import render_application, sync_wave
-
-        batched = [t for t in self.targets if t.batched]
-        each = [t for t in self.targets if not t.batched]
-        files: dict[PairKey, dict[str, str]] = {p.key: {} for p in pairs}
-        records: dict[PairKey, list[dict[str, Any]]] = {p.key: [] for p in pairs}
-        synced: dict[PairKey, list[str]] = {p.key: [] for p in pairs}
-
-        def keep(pair: Pair, outputs: list[Output]) -> None:
-            got, recorded = self._files(pair, outputs)
-            files[pair.key].update(got)
-            records[pair.key] += recorded
-            synced[pair.key] += synced_paths(outputs)
-
-        self.progress.stage("render", len(pairs))
-        with ThreadPoolExecutor(max_workers=max(1, len(batched))) as pool:
-            running = [pool.submit(t.render, pairs) for t in batched]
-            for start in range(0, len(pairs), CHUNK):
-                chunk = pairs[start : start + CHUNK]
-                results = [t.render(chunk) for t in each]
-                for pair in chunk:
-                    keep(pair, [o for result in results for o in result[pair.key]])
-                self.progress.advance(len(chunk))
-            if running:
-                self.progress.stage("serving (helm)", len(pairs), "releases")
-            for future in running:
-                result = future.result()
-                for pair in pairs:
-                    keep(pair, result[pair.key])
-                self.progress.advance(len(pairs))
-        out = {}
-        for pair in pairs:
-            env, model = pair.key
-            application = render_application(pair.resolved, sorted(synced[pair.key]))
-            keep(pair, [application])
-            app_path = f"{model}/{application.path}"
-            record: dict[str, Any] = {
-                "source": pair.resolved.model_file,
-                "registry": pair.registry,
-                "inputs": inputs[pair.key],
-                "inputHash": combined(inputs[pair.key]),
-                "syncWave": sync_wave(pair.resolved),
-                "application": app_path,
-                "outputs": sorted(records[pair.key], key=lambda r: r["path"]),
-            }
-            out[pair.key] = Rendered(record, files[pair.key], files[pair.key][app_path])
-        return out
 
 
 def _keep_folder(previous: Previous, prefix: str, wanted: dict[str, str | None]) -> None:
@@ -220,9 +107,9 @@ def compile_repo(
             to_render.append(Pair(resolved, facts))
     rendered: dict[PairKey, Rendered] = {}
     if to_render:
-        renderer = _Renderer(helm, checker, progress)
-        rendered = renderer.render(to_render, inputs)
-        build.problems = renderer.problems
+        from modelplane.render.runner import Runner
+
+        rendered, build.problems = Runner(helm, checker, progress).render(to_render, inputs)
         for pair in to_render:
             rendered[pair.key].record["sources"] = {
                 pair.resolved.model_file: shared.models[pair.resolved.model_file]

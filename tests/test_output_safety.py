@@ -158,3 +158,18 @@ def test_an_empty_folder_is_accepted_as_output_and_gets_the_marker(config_repo: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "repo"], "nothing written beside the output"
     assert (out / MARKER).is_file() and (out / "dev/churn/serving.yaml").is_file()
     assert main(["--root", str(config_repo), "compile", "--out", str(out), "--env", "dev"]) == 0
+
+
+def test_a_second_compile_says_it_waits_for_the_first(config_repo: Path) -> None:
+    from modelplane.write import output_lock
+
+    with output_lock(config_repo / "rendered"):
+        process = subprocess.Popen(
+            _cli(config_repo, *ONE), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("modelplane: waiting for another compile into ") and "to finish" in first
+        assert process.poll() is None, "it waits while the lock is held"
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0 and "compiled" in out

@@ -1,10 +1,10 @@
 """The render targets: each turns resolved pairs into the outputs it owns, every output carrying
-its own path and `synced` flag. Adding a target is one module and one line in `targets()`.
+its own path and `synced` flag. Adding a target is one module and one line in `PER_PAIR`.
 
 A target renders a list of pairs at once. Most are a pure function of one pair (`EachPair`);
-serving hands the whole list to helm, which renders many releases per process (`Serving`), and
-runs beside the others. After every target, delivery (`argocd.py`) adds the pair's Application,
-which syncs exactly the outputs that say `synced`.
+serving hands the whole list to helm, which renders many releases per process (`Serving`).
+After every target, delivery (`argocd.py`) adds the pair's Application, which syncs exactly the
+outputs that say `synced`.
 """
 
 from __future__ import annotations
@@ -50,11 +50,6 @@ class Target(Protocol):
     @property
     def name(self) -> str: ...
 
-    @property
-    def batched(self) -> bool:
-        """Renders its whole list in other processes: run it beside the rest."""
-        ...
-
     def render(self, pairs: Sequence[Pair]) -> dict[PairKey, list[Output]]: ...
 
 
@@ -64,7 +59,6 @@ class EachPair:
 
     name: str
     render_pair: Callable[[Pair], list[Output]]
-    batched: bool = False
 
     def render(self, pairs: Sequence[Pair]) -> dict[PairKey, list[Output]]:
         return {p.key: self.render_pair(p) for p in pairs}
@@ -76,7 +70,6 @@ class Serving:
 
     helm: HelmRenderer
     name: str = "serving"
-    batched: bool = True
 
     def render(self, pairs: Sequence[Pair]) -> dict[PairKey, list[Output]]:
         return {key: [output] for key, output in self.helm.render_many([p.resolved for p in pairs]).items()}

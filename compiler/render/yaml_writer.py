@@ -122,14 +122,29 @@ def _plain(text: str) -> bool:
     )
 
 
+# What each string and key was written as, so the next occurrence is one lookup; bounded, as
+# a compile writes millions of strings, most of them repeated within a pair.
+_STRINGS: dict[str, str] = {}
+_KEYS: dict[str, str] = {}
+_REMEMBERED = 1 << 17
+
+
 def _string(text: str) -> str:
-    return text if _plain(text) else _by_pyyaml(text)
+    written = text if _plain(text) else _by_pyyaml(text)
+    if len(_STRINGS) >= _REMEMBERED:
+        _STRINGS.clear()
+    _STRINGS[text] = written
+    return written
 
 
 def _key(key: Any) -> str:
     if type(key) is not str or len(key) > _KEY_LIMIT:
         raise Unusual(repr(key)[:40])
-    return key if _plain(key) else _key_by_pyyaml(key)
+    written = key if _plain(key) else _key_by_pyyaml(key)
+    if len(_KEYS) >= _REMEMBERED:
+        _KEYS.clear()
+    _KEYS[key] = written
+    return written
 
 
 def _literal(text: str, indent: int) -> tuple[str, list[str]]:
@@ -177,7 +192,7 @@ def _node(value: Any, indent: int, head: str, lines: list[str], in_sequence: boo
             lines.append(f"{head} {indicator}")
             lines.extend(body)
         else:
-            lines.append(f"{head} {_string(value)}")
+            lines.append(f"{head} {_STRINGS.get(value) or _string(value)}")
     elif kind is dict:
         if not value:
             lines.append(f"{head} {{}}")
@@ -205,9 +220,15 @@ def _mapping(mapping: dict[Any, Any], indent: int, first: str, lines: list[str])
         keys = sorted(mapping)
     except TypeError as exc:  # keys of several types
         raise Unusual("mixed keys") from exc
+    append = lines.append
     for key in keys:
-        _node(mapping[key], indent, f"{prefix}{_key(key)}:", lines, False)
+        head = f"{prefix}{_KEYS.get(key) or _key(key)}:"
         prefix = pad
+        value = mapping[key]
+        if type(value) is str and "\n" not in value:  # most values: inline the scalar case
+            append(f"{head} {_STRINGS.get(value) or _string(value)}")
+        else:
+            _node(value, indent, head, lines, False)
 
 
 def _sequence(items: list[Any], indent: int, first: str, lines: list[str]) -> None:
