@@ -134,6 +134,7 @@ def _model_ok(entry: Any) -> bool:
         and isinstance(entry.get("application"), str)
         and isinstance(entry.get("outputs"), list)
         and all(_output_ok(o) for o in entry["outputs"])
+        and any(o["path"] == entry["application"] for o in entry["outputs"])
     )
 
 

@@ -87,9 +87,11 @@ def compile_repo(
             key = (env, model)
             record = previous.record(env, model)
             resolved = repo.resolved.get(key)
-            if not selection.wants(env, model) or resolved is None:
-                if record is not None or not selection.wants(env, model):
-                    entries[key] = record
+            if not selection.wants(env, model):  # left as it is; in the manifest if its files are whole
+                entries[key] = record if record is not None and previous.intact(env, record["outputs"]) else None
+                continue
+            if resolved is None:  # not loaded: unchanged (`incremental.models_to_load`)
+                entries[key] = record
                 continue
             facts = facts_for(shared.lock, resolved.model.registry.name, resolved.model.registry.version)
             inputs[key] = pair_inputs(spec_hash(resolved, env_hashes[env]), facts, shared.chart, shared.helm)
