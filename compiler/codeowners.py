@@ -5,7 +5,7 @@ its file and each model's folder under `rendered/<env>/`: a pin that moves in th
 promotion, a rollback, a hand edit) always changes `rendered/<env>/<model>/` (every serving object
 names its version), so with "require review from Code Owners" such a pull request needs the
 model's owners (the model file) and the environment's owners (the rendered folder). The
-environment's shared files (`provenance.json`, which hashes every model file) stay unowned, so a
+environment's shared files (`manifest.json`, which hashes every model file) stay unowned, so a
 change that does not reach the environment does not need its owners. Lines outside the generated
 block are kept as written. Pure: text in, text out.
 """

@@ -14,6 +14,7 @@ waivers naming the pair and the compiler version.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,11 +247,11 @@ def read_decisions(rendered_dir: Path, env: str) -> dict[str, Decision]:
         return {}
 
 
-def carried_over(current: dict[str, str], rendered: dict[str, str]) -> dict[str, str]:
+def carried_over(current: Collection[str], wanted: Collection[str]) -> list[str]:
     """The decisions files compile keeps when it replaces rendered/: those of environments it still
-    renders (`check --record` owns them; a removed environment's go with it)."""
-    envs = {path.split("/", 1)[0] for path in rendered if "/" in path}
-    return {p: t for p, t in current.items() if p.count("/") == 1 and p.split("/") in ([e, DECISIONS] for e in envs)}
+    writes (`check --record` owns them; a removed environment's go with it)."""
+    envs = {path.split("/", 1)[0] for path in wanted if "/" in path}
+    return sorted(p for p in current if p.count("/") == 1 and p.split("/") in ([e, DECISIONS] for e in envs))
 
 
 def report_stale(repo: Repo, selection: Selection, rendered_dir: Path, policy_dir: Path) -> int:

@@ -1,176 +1,262 @@
-"""Compile: resolved specs -> every rendered file, checked against cluster schemas.
+"""Compile: resolved specs -> every rendered file and one build manifest per environment.
 
-The output is a mapping of paths under `rendered/` to text; writing it is `modelplane.write`'s job.
+For each selected (model, environment) the pair is reused — its files left as they are, its
+manifest entry carried over — when `incremental.py` finds it unchanged, and rendered otherwise:
+every target of `render/targets.py`, then its Argo CD Application, each object checked against
+the schemas a cluster enforces. The environment's root (`apps.yaml`) and manifest follow. The
+result maps every file the output folder must hold to its new text, or to None when the file
+there is already right; writing it is `write.py`'s job.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelplane import __version__
 from modelplane.binding import binding_problems
-from modelplane.manifests import ManifestChecker
+from modelplane.build_manifest import API_VERSION, FILE, KIND, SCHEMA_VERSION, manifest_text, object_refs, output_record
+from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
+from modelplane.incremental import Previous, Shared
 from modelplane.problems import Problem
-from modelplane.registry import LOCK_FILE, facts_for, load_lock
-from modelplane.render.alert_routing import render_alert_routing
-from modelplane.render.argocd import render_application, render_root
-from modelplane.render.base import Output
-from modelplane.render.card import render_card
-from modelplane.render.dashboard import render_dashboard
-from modelplane.render.monitor_job import render_monitor_job
-from modelplane.render.monitoring import render_monitoring
-from modelplane.render.retrain_events import render_retrain_events
-from modelplane.render.serving import CHART_DIR, HelmRenderer, render_many
-from modelplane.render.training import render_training
+from modelplane.progress import Progress
+from modelplane.registry import facts_for
 from modelplane.repo import Repo, Selection
-from modelplane.resolve import Resolved
+from modelplane.write import MARKER, MARKER_TEXT
 
-PROVENANCE = "provenance.json"
+if TYPE_CHECKING:
+    from modelplane.manifests import ManifestChecker
+    from modelplane.render.runner import Rendered
+    from modelplane.render.serving import HelmRenderer
+    from modelplane.render.targets import Pair
+    from modelplane.resolve import Resolved
 
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def shared_input_hashes(repo: Repo) -> dict[str, str]:
-    """Hashes of the inputs every environment shares (models, lock, chart), read once per compile."""
-    hashes = {m.doc.file: sha256((repo.root / m.doc.file).read_bytes()) for m in repo.models.values()}
-    lock = repo.root / LOCK_FILE
-    if lock.exists():
-        hashes[LOCK_FILE] = sha256(lock.read_bytes())
-    for path in sorted(CHART_DIR.rglob("*")):
-        if path.is_file():
-            hashes[f"chart:{path.relative_to(CHART_DIR)}"] = sha256(path.read_bytes())
-    return hashes
+PairKey = tuple[str, str]
 
 
-def _beside_serving(resolved: Resolved) -> list[Output]:
-    """The pair's outputs other than serving (helm, batched), the card and the Application (which
-    lists the synced outputs)."""
-    outputs = [*render_monitoring(resolved)]
-    training = render_training(resolved)
-    if training is not None:
-        outputs.append(training)
-    outputs += render_monitor_job(resolved)
-    outputs += render_alert_routing(resolved)
-    outputs += render_retrain_events(resolved)
-    outputs += render_dashboard(resolved)
-    return outputs
+@dataclass
+class Build:
+    """Every file the output folder must hold (relative path -> new text, or None: already right)."""
+
+    wanted: dict[str, str | None] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    rendered: int = 0  # pairs rendered
+    reused: int = 0  # pairs whose files were already right
 
 
-def _synced(outputs: Iterable[Output]) -> list[str]:
-    return sorted(o.path for o in outputs if o.synced)
+def _keep_folder(previous: Previous, prefix: str, wanted: dict[str, str | None]) -> None:
+    """Leave every file under `prefix` (a folder) as it is."""
+    for path in previous.current:
+        if path.startswith(prefix):
+            wanted[path] = None
 
 
-def model_outputs(
-    resolved: Resolved, serving: Output, facts: dict[str, Any], config_root: Path | None = None
-) -> list[Output]:
-    outputs = [serving, *_beside_serving(resolved)]
-    outputs += [render_application(resolved, _synced(outputs)), render_card(resolved, facts, config_root)]
-    return sorted(outputs, key=lambda o: o.path)
+def _put(wanted: dict[str, str | None], previous: Previous, rel: str, text: str, disk_hash: str | None) -> None:
+    """`text` at `rel`, or None when the file there already holds exactly it."""
+    from modelplane.build_manifest import sha256
+
+    same = rel in previous.current and disk_hash is not None and disk_hash == sha256(text.encode())
+    wanted[rel] = None if same else text
 
 
-def synced_paths(resolved: Resolved) -> list[str]:
-    """The files the pair's Application syncs, for pairs this compile does not render."""
-    return _synced([Output("serving.yaml", synced=True), *_beside_serving(resolved)])
+def _served_facts(lock: dict[str, Any], resolved: Resolved, facts: dict[str, Any]) -> dict[str, Any]:
+    """The registry facts a pair's output depends on: its pin's, and an A/B test's variant B's."""
+    from modelplane.spec.delivery import second_version
 
-
-def check_objects(
-    outputs: Iterable[Output], resolved: Resolved, checker: ManifestChecker, prefix: str
-) -> list[Problem]:
-    problems = []
-    for output in outputs:
-        for obj in output.objects:
-            for error in checker.errors(obj, resolved.env.kubernetes_version):
-                name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
-                problems.append(
-                    Problem(
-                        f"{prefix}/{output.path}",
-                        1,
-                        1,
-                        name,
-                        f"rendered object fails its schema: {error}",
-                        code="render",
-                    )
-                )
-    return problems
+    second = second_version(resolved.model)
+    if second is None:
+        return facts
+    return {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
 
 
 def compile_repo(
-    repo: Repo, selection: Selection, helm: HelmRenderer, checker: ManifestChecker
-) -> tuple[dict[str, str], list[Problem]]:
-    """All rendered files (path relative to the output folder -> text) and any schema problems."""
-    lock = load_lock(repo.root)
-    shared = shared_input_hashes(repo)
-    wanted = [r for key, r in sorted(repo.resolved.items()) if selection.wants(*key)]
-    serving = render_many(wanted, helm, lock)
-    files: dict[str, str] = {}
-    problems: list[Problem] = []
-    for env in repo.env_order():
-        if selection.envs and env not in selection.envs:
-            continue
-        in_env = [r for key, r in sorted(repo.resolved.items()) if key[0] == env]
-        synced: dict[str, list[str]] = {}
-        for resolved in in_env:
-            model = resolved.model.metadata.name
-            if not selection.wants(env, model):
-                synced[model] = synced_paths(resolved)
+    repo: Repo,
+    selection: Selection,
+    helm: HelmRenderer,
+    checker: Callable[[], ManifestChecker],
+    previous: Previous,
+    shared: Shared,
+    models: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Build:
+    """Every file of the selected environments, reusing what `previous` shows is unchanged.
+
+    `models` are all the models of the repository (default: those loaded); a model that is not
+    loaded is unchanged in every environment (`incremental.models_to_load`).
+    """
+    progress = progress or Progress()
+    names = sorted(models if models is not None else repo.models)
+    envs = [e for e in repo.env_order() if not selection.envs or e in selection.envs]
+    build = Build()
+    env_hashes = {e: environment_hash(repo.env(e), repo.environments[e].doc.file) for e in envs}
+    to_render: list[Pair] = []
+    inputs: dict[PairKey, dict[str, str]] = {}
+    entries: dict[PairKey, dict[str, Any] | None] = {}  # reused or kept records; None: to render
+    binding: list[Problem] = []
+    for env in envs:
+        for model in names:
+            key = (env, model)
+            record = previous.record(env, model)
+            resolved = repo.resolved.get(key)
+            if not selection.wants(env, model):  # left as it is; in the manifest if its files are whole
+                entries[key] = record if record is not None and previous.intact(env, record["outputs"]) else None
                 continue
-            facts = facts_for(lock, resolved.model.registry.name, resolved.model.registry.version)
-            problems += binding_problems(resolved, facts)
-            outputs = model_outputs(resolved, serving[resolved.key], facts, repo.root)
-            synced[model] = _synced(outputs)
-            problems += check_objects(outputs, resolved, checker, f"{env}/{model}")
-            files.update({f"{env}/{model}/{o.path}": o.content() for o in outputs})
-        root = render_root(repo.env(env), in_env, synced)
-        files[f"{env}/{root.path}"] = root.content()
-        files[f"{env}/{PROVENANCE}"] = provenance(repo, env, helm.version(), in_env, lock, shared)
-    return files, problems
+            if resolved is None:  # not loaded: unchanged (`incremental.models_to_load`)
+                entries[key] = record
+                continue
+            facts = facts_for(shared.lock, resolved.model.registry.name, resolved.model.registry.version)
+            binding += binding_problems(resolved, facts)
+            inputs[key] = pair_inputs(
+                spec_hash(resolved, env_hashes[env]),
+                _served_facts(shared.lock, resolved, facts),
+                shared.chart,
+                shared.helm,
+                shared.card_template,
+            )
+            source = {resolved.model_file: shared.models[resolved.model_file]}
+            if (
+                record is not None
+                and record["inputHash"] == combined(inputs[key])
+                and previous.intact(env, record["outputs"])
+            ):
+                entries[key] = {**record, "sources": source}
+                continue
+            from modelplane.render.targets import Pair  # the renderers' imports cost a second: only when needed
+
+            entries[key] = None
+            to_render.append(Pair(resolved, facts, shared.lock, shared.config_root))
+    rendered: dict[PairKey, Rendered] = {}
+    if to_render:
+        from modelplane.render.runner import Runner
+
+        rendered, build.problems = Runner(helm, checker, progress).render(to_render, inputs)
+        for pair in to_render:
+            rendered[pair.key].record["sources"] = {
+                pair.resolved.model_file: shared.models[pair.resolved.model_file]
+            }
+    build.problems = binding + build.problems
+    build.rendered = len(rendered)
+    progress.stage("manifests")
+    for env in envs:
+        _environment(repo, env, names, selection, previous, shared, env_hashes[env], entries, rendered, build)
+    _outside(previous, selection, build)
+    return build
 
 
-def provenance(
-    repo: Repo, env: str, helm_version: str, in_env: list[Resolved], lock: dict[str, Any], shared: dict[str, str]
-) -> str:
-    """What produced this environment's folder: inputs' hashes, tool versions, pinned registry facts."""
-    env_file = repo.environments[env].doc.file
-    models = {
-        r.model.metadata.name: {
-            "source": r.model_file,
-            "registry": facts_for(lock, r.model.registry.name, r.model.registry.version),
-        }
-        for r in in_env
+def _environment(
+    repo: Repo,
+    env: str,
+    names: Sequence[str],
+    selection: Selection,
+    previous: Previous,
+    shared: Shared,
+    env_hash: str,
+    entries: dict[PairKey, dict[str, Any] | None],
+    rendered: dict[PairKey, Rendered],
+    build: Build,
+) -> None:
+    """One environment's files: its pairs', the root Application and the manifest."""
+    wanted = build.wanted
+    models: dict[str, dict[str, Any]] = {}
+    children: list[tuple[int, str, str, dict[str, Any]]] = []  # wave, model, application sha, record
+    for model in names:
+        key = (env, model)
+        if key in rendered:
+            done = rendered[key]
+            models[model] = done.record
+            disk = {o["path"]: previous.disk.get(f"{env}/{o['path']}") for o in done.record["outputs"]}
+            for path, text in done.files.items():
+                _put(wanted, previous, f"{env}/{path}", text, disk.get(path))
+        elif key in entries:
+            record = entries[key]
+            if not selection.wants(env, model):
+                _keep_folder(previous, f"{env}/{model}/", wanted)
+            if record is None:
+                continue
+            models[model] = record
+            if selection.wants(env, model):
+                build.reused += 1
+                for output in record["outputs"]:
+                    wanted[f"{env}/{output['path']}"] = None
+        else:
+            continue
+        record = models[model]
+        app = next(o for o in record["outputs"] if o["path"] == record["application"])
+        children.append((record["syncWave"], model, app["sha256"], record))
+
+    old = previous.manifest(env)
+    env_inputs = {
+        "environment": env_hash,
+        "compiler": __version__,
+        "compilerCode": compiler_code(),
+        "models": combined([[model, wave, sha] for wave, model, sha, _ in sorted(children, key=lambda c: c[1])]),
     }
+    if old is not None and old["inputHash"] == combined(env_inputs) and previous.intact(env, old["outputs"]):
+        env_outputs = old["outputs"]
+        for output in env_outputs:
+            wanted[f"{env}/{output['path']}"] = None
+    else:
+        env_outputs = [_root(repo, env, children, rendered, previous, wanted)]
     data = {
-        "apiVersion": "modelplane.dev/v1",
-        "kind": "Provenance",
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "schemaVersion": SCHEMA_VERSION,
         "environment": env,
-        "compiler": {"name": "modelplane", "version": __version__},
-        "tools": {"helm": helm_version},
-        "inputs": dict(sorted({**shared, env_file: sha256((repo.root / env_file).read_bytes())}.items())),
-        "models": dict(sorted(models.items())),
+        "compiler": {"name": "modelplane", "version": __version__, "code": compiler_code()},
+        "tools": {"helm": shared.helm},
+        "environments": sorted(repo.environments),
+        "sources": {repo.environments[env].doc.file: shared.environments[repo.environments[env].doc.file]},
+        "inputs": env_inputs,
+        "inputHash": combined(env_inputs),
+        "outputs": env_outputs,
+        "models": models,
     }
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    rel = f"{env}/{FILE}"
+    if old is not None and {**old, "digest": None} == {**data, "digest": None} and rel in previous.current:
+        wanted[rel] = None
+    else:
+        _put(wanted, previous, rel, manifest_text(data), previous.disk.get(rel))
+
+
+def _root(
+    repo: Repo,
+    env: str,
+    children: list[tuple[int, str, str, dict[str, Any]]],
+    rendered: dict[PairKey, Rendered],
+    previous: Previous,
+    wanted: dict[str, str | None],
+) -> dict[str, Any]:
+    """Render `apps.yaml` from the children's Application texts; its manifest record."""
+    from modelplane.render.argocd import Child, render_root
+
+    parts, refs = [], []
+    for wave, model, _, record in children:
+        key = (env, model)
+        text = rendered[key].application if key in rendered else previous.text(f"{env}/{record['application']}")
+        parts.append(Child(wave, model, text))
+        refs.append((wave, model, next(o for o in record["outputs"] if o["path"] == record["application"])))
+    root = render_root(repo.env(env), parts)
+    text = root.content()
+    child_refs = [ref for _, _, app in sorted(refs, key=lambda r: (r[0], r[1])) for ref in app["objects"]]
+    record = output_record(root.path, text.encode(), root.synced, object_refs(root.objects) + child_refs)
+    _put(wanted, previous, f"{env}/{root.path}", text, previous.disk.get(f"{env}/{root.path}"))
+    return record
+
+
+def _outside(previous: Previous, selection: Selection, build: Build) -> None:
+    """The marker, and with --env whatever lies outside the selected environments."""
+    marker = previous.out / MARKER
+    same = MARKER in previous.current and marker.read_text(encoding="utf-8") == MARKER_TEXT
+    build.wanted[MARKER] = None if same else MARKER_TEXT
+    if selection.envs:
+        for path in previous.current:
+            if path.split("/")[0] not in selection.envs and path not in build.wanted:
+                build.wanted[path] = None
 
 
 def read_tree(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {}
     return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def merge_untouched(current: dict[str, str], new: dict[str, str], selection: Selection) -> dict[str, str]:
-    """With --env/--model, keep what was rendered before for everything not selected."""
-    kept = {}
-    for path, text in current.items():
-        parts = path.split("/")
-        env, model = parts[0], parts[1] if len(parts) > 2 else ""
-        selected = (not selection.envs or env in selection.envs) and (
-            not model or not selection.models or model in selection.models
-        )
-        if not selected:
-            kept[path] = text
-    return {**kept, **new}

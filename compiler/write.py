@@ -1,20 +1,29 @@
-"""Safe writes: a file or a whole output tree is replaced in one rename, never half-written, and
-only into a folder Modelplane owns.
+"""Safe writes: a file is replaced in one rename, an output tree by a journaled update, never
+half-written, and only into a folder Modelplane owns.
 
 An output folder is Modelplane's when it holds the marker file `MARKER` (compile writes it into
 every tree), or when it is new or empty. It may never be the config repository, hold any of its
 inputs, or sit inside an input folder. Writers serialise on an exclusive lock of the output's
-parent folder, held from reading the current tree to swapping in the new one, so two compiles
-of different environments into one folder cannot lose each other's update.
+parent folder, held from reading the current tree to the end of the update, so two compiles of
+different environments into one folder cannot lose each other's update.
+
+An update replaces whole units — the folders two levels down (`<env>/<model>/`) and the files
+above them — and leaves every other unit alone, so a compile that changed one model writes one
+model's files. The new units are written into a staging folder beside the output; a journal
+written last (one rename) commits them; then each unit is renamed into place, the old one aside.
+A killed update is finished by `recover` when its journal was written, and dropped when not:
+the output is always wholly the old tree or wholly the new one.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,15 +80,23 @@ def check_output_folder(out: Path, root: Path) -> None:
 
 @contextmanager
 def output_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `out`'s parent folder (created if missing) for the block."""
+    """Hold an exclusive lock on `out`'s parent folder (created if missing) for the block; a
+    second compile into the same folder says that it waits, then waits its turn."""
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"modelplane: waiting for another compile into {out} to finish (lock on {parent})", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+JOURNAL = "journal.json"
 
 
 def _staging_prefix(destination: Path) -> str:
@@ -87,55 +104,109 @@ def _staging_prefix(destination: Path) -> str:
 
 
 def _backup(destination: Path) -> Path:
+    """Where a Modelplane before the journaled update kept the old tree during its swap."""
     return destination.parent / f".{destination.name}.old"
 
 
-def write_tree(files: dict[str, str], destination: Path) -> Path:
-    """Write relative path -> text into a fresh folder beside `destination`; the caller swaps it in.
+def unit_of(rel: str) -> str:
+    """The unit an update replaces whole: `<env>/<model>` for a file below it, else the file."""
+    parts = rel.split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 else rel
 
-    The staging folder sits in destination's parent so the swap is a rename on one filesystem;
-    it is removed if writing fails for any reason.
+
+def list_tree(folder: Path) -> set[str]:
+    """Every file under `folder`, as paths relative to it."""
+    found: set[str] = set()
+    for dirpath, _, names in os.walk(folder):
+        rel = os.path.relpath(dirpath, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.update(prefix + name for name in names)
+    return found
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
+
+
+def update_tree(destination: Path, wanted: Mapping[str, str | None], current: Collection[str]) -> list[str]:
+    """Make `destination` hold exactly the files in `wanted` and return the units replaced or removed.
+
+    `wanted` maps each relative path to its new text, or to None for a file that is already
+    there with the right content; `current` lists the files there now (`list_tree`). A unit is
+    replaced when one of its files changes, is added or is not wanted, and removed when none of
+    its files is wanted.
     """
+    units = {unit_of(p) for p in wanted}
+    changed = {unit_of(p) for p, text in wanted.items() if text is not None or p not in current}
+    removed: set[str] = set()
+    for path in current:
+        if path not in wanted:
+            (changed if unit_of(path) in units else removed).add(unit_of(path))
+    if not changed and not removed:
+        return []
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
     try:
-        for rel, text in files.items():
-            target = staging / rel
+        new = staging / "new"
+        for path, text in wanted.items():
+            if unit_of(path) not in changed:
+                continue
+            target = new / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
-        os.chmod(staging, 0o755)
+            if text is None:
+                _link_or_copy(destination / path, target)
+            else:
+                target.write_text(text, encoding="utf-8", newline="\n")
+        journal = {"replace": sorted(changed), "remove": sorted(removed)}
+        write_text_atomic(staging / JOURNAL, json.dumps(journal))  # the commit point
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return staging
+    _apply(staging, destination)
+    return sorted(changed | removed)
 
 
-def swap_in(staging: Path, destination: Path) -> None:
-    """Replace `destination` with the complete `staging` tree: rename the old one aside, the new one in.
+def _move_aside(target: Path, old: Path) -> None:
+    if os.path.lexists(target):
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, old)
 
-    Both renames happen inside destination's parent, so each is atomic; a kill between them
-    leaves `.<destination>.old` complete, and `recover` restores it.
-    """
-    backup = _backup(destination)
-    try:
-        if backup.exists():
-            shutil.rmtree(backup)
-        if destination.exists():
-            os.replace(destination, backup)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+
+def _apply(staging: Path, destination: Path) -> None:
+    """Carry out a committed update; safe to run again after it was interrupted at any point."""
+    journal = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    if not destination.exists():
+        destination.mkdir()
+        os.chmod(destination, 0o755)
+    for unit in journal["replace"]:
+        source, target = staging / "new" / unit, destination / unit
+        if not os.path.lexists(source):
+            continue  # already in place
+        _move_aside(target, staging / "old" / unit)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    for unit in journal["remove"]:
+        _move_aside(destination / unit, staging / "old" / unit)
+        folder = (destination / unit).parent
+        if folder != destination and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # an environment whose last file went
+    shutil.rmtree(staging)
 
 
 def recover(destination: Path) -> None:
-    """Undo an interrupted write: restore a complete backup if the output is missing, and remove
-    staging folders and backups a killed compile left behind."""
+    """Finish or drop what a killed compile left: a committed update is carried out, an
+    uncommitted staging folder removed (and a Modelplane before 0.2's swap backup restored)."""
     backup = _backup(destination)
     if backup.exists() and not destination.exists():
         os.replace(backup, destination)
     if backup.exists():
         shutil.rmtree(backup)
-    if destination.parent.is_dir():
-        for leftover in destination.parent.glob(_staging_prefix(destination) + "*"):
+    if not destination.parent.is_dir():
+        return
+    for leftover in sorted(destination.parent.glob(_staging_prefix(destination) + "*")):
+        if (leftover / JOURNAL).is_file():
+            _apply(leftover, destination)
+        else:
             shutil.rmtree(leftover, ignore_errors=True)

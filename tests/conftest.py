@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from modelplane.repo import Repo, load_repo
+from modelplane.resolve import Resolved
 
 if TYPE_CHECKING:
     from tests.cluster import ApiServer
@@ -24,6 +25,16 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"required tool '{name}' is not on PATH; run `make setup` (installs into .tools/bin)")
     return path
+
+
+def synced_paths(resolved: Resolved) -> list[str]:
+    """The files a pair's Application syncs: the synced outputs of every target but helm's, whose
+    one output (serving.yaml) is synced."""
+    from modelplane.render.targets import PER_PAIR, Pair
+
+    pair = Pair(resolved, {})
+    outputs = [o for target in PER_PAIR for o in target.render_pair(pair)]
+    return sorted(["serving.yaml", *(o.path for o in outputs if o.synced)])
 
 
 @pytest.fixture(scope="session")

@@ -78,10 +78,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     repo.commit("=SUM(A1) tweak churn", "eve", "2026-11-13T10:00:00Z")
     repo.write(MODEL, good)
     repo.commit("Fix churn spec", "ana", "2026-11-14T10:00:00Z")
-    record = (repo.root / "rendered/dev/provenance.json").read_text(encoding="utf-8")
-    repo.write("rendered/dev/provenance.json", "{not json")
+    record = (repo.root / "rendered/dev/manifest.json").read_text(encoding="utf-8")
+    repo.write("rendered/dev/manifest.json", "{not json")
     repo.commit("Hand-edited dev record", "mallory", "2026-11-15T10:00:00Z")
-    repo.write("rendered/dev/provenance.json", record)
+    repo.write("rendered/dev/manifest.json", record)
     repo.commit("Restore dev record", "ana", "2026-11-16T10:00:00Z")
     return repo
 
@@ -162,7 +162,7 @@ def test_a_commit_that_does_not_parse_is_noted_and_the_walk_goes_on(history: Git
     hand = dev[-1]
     assert hand.subject == "Hand-edited dev record" and (hand.version_before, hand.version_after) == (8, 8)
     assert hand.unreadable == [
-        "rendered/dev/provenance.json: unreadable at this commit: not JSON (Expecting "
+        "rendered/dev/manifest.json: unreadable at this commit: not JSON (Expecting "
         "property name enclosed in double quotes: line 1 column 2 (char 1))"
     ]
 

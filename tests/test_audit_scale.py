@@ -35,7 +35,7 @@ def _stream() -> bytes:
         files = [
             _file("models/churn/model.yaml", spec.replace("{min: 3, max: 12}", f"{{min: 3, max: {12 + i}}}")),
             _file("rendered/prod/churn/serving.yaml", serving),
-            _file("rendered/prod/provenance.json", json.dumps(record)),
+            _file("rendered/prod/manifest.json", json.dumps(record)),
         ]
         if i == 0:
             files.append(_file("environments/prod.yaml", env))

@@ -1,7 +1,8 @@
-"""`modelplane compile`: layout, determinism, atomic swap, --check, selection, provenance."""
+"""`modelplane compile`: layout, determinism, atomic update, --check, selection, the build manifest."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -38,7 +39,7 @@ def test_layout_per_environment_and_model(config_repo: Path) -> None:
     tree = read_tree(config_repo / "rendered")
     for env in ("dev", "staging", "prod"):
         assert f"{env}/apps.yaml" in tree
-        assert f"{env}/provenance.json" in tree
+        assert f"{env}/manifest.json" in tree and f"{env}/provenance.json" not in tree
         for model in ("churn", "fraud-detection", "demand-forecast"):
             for leaf in (
                 "serving.yaml",
@@ -51,19 +52,20 @@ def test_layout_per_environment_and_model(config_repo: Path) -> None:
                 assert f"{env}/{model}/{leaf}" in tree, f"{env}/{model}/{leaf} missing"
 
 
-def test_provenance_records_inputs_and_tools(config_repo: Path) -> None:
+def test_the_manifest_records_inputs_tools_and_registry_facts(config_repo: Path) -> None:
     assert _compile(config_repo) == 0
-    data = json.loads((config_repo / "rendered/prod/provenance.json").read_text())
+    data = json.loads((config_repo / "rendered/prod/manifest.json").read_text())
+    assert (data["apiVersion"], data["kind"], data["schemaVersion"]) == ("modelplane.dev/v1", "BuildManifest", 1)
     assert data["environment"] == "prod"
     assert data["tools"]["helm"].startswith("v3.22")
     assert set(data["models"]) == {"churn", "fraud-detection", "demand-forecast"}
-    assert data["models"]["churn"]["registry"]["version"] == 7
-    model_hash = data["inputs"]["models/churn/model.yaml"]
-    import hashlib
-
-    assert model_hash == "sha256:" + hashlib.sha256((config_repo / "models/churn/model.yaml").read_bytes()).hexdigest()
-    text = (config_repo / "rendered/prod/provenance.json").read_text()
-    assert str(config_repo) not in text, "provenance must not record machine-specific paths"
+    churn = data["models"]["churn"]
+    assert churn["registry"]["version"] == 7
+    model_hash = "sha256:" + hashlib.sha256((config_repo / "models/churn/model.yaml").read_bytes()).hexdigest()
+    assert churn["sources"] == {"models/churn/model.yaml": model_hash}
+    assert set(churn["inputs"]) == {"spec", "registry", "chart", "compiler", "compilerCode", "helm"}
+    text = (config_repo / "rendered/prod/manifest.json").read_text()
+    assert str(config_repo) not in text, "the manifest must not record machine-specific paths"
 
 
 def test_byte_identical_across_processes_with_different_hash_seeds(config_repo: Path, tmp_path: Path) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from modelplane.render.alerts_absent import absent_alerts, absent_rule_groups, absent_tests, schedule_gap, stale_after
+from modelplane.render.alerts import absent_alerts, alert_set, quality_alerts, schedule_gap, stale_after
 from modelplane.render.base import dump_document
-from modelplane.render.monitoring import alerts, render_monitoring
+from modelplane.render.monitoring import freshness_groups, render_monitoring
+from modelplane.render.monitoring_tests import promtool_tests
 from modelplane.repo import Repo, load_repo
 from tests.conftest import ROOT, require_tool
 
@@ -19,7 +21,7 @@ def test_every_quality_metric_has_a_not_reported_alert(example_repo: Repo) -> No
     churn = example_repo.resolved[("prod", "churn")]
     names = [a.name for a in absent_alerts(churn)]
     assert names == ["ChurnDriftNotReported", "ChurnAccuracyNotReported", "ChurnFairnessNotReported"]
-    [group] = absent_rule_groups(churn)
+    [group] = freshness_groups(churn)
     drift = group["rules"][0]
     assert 'absent(modelplane_drift_score{namespace="ml-prod",model="churn",metric="psi"})' in drift["expr"]
     assert "time() - max(modelplane_monitor_last_success_timestamp_seconds" in drift["expr"]
@@ -47,8 +49,9 @@ def _promtool_test(
 
 def test_promtool_proves_fresh_quiet_and_missing_or_stale_firing(example_repo: Repo, tmp_path: Path) -> None:
     churn = example_repo.resolved[("dev", "churn")]
-    groups = absent_rule_groups(churn)
-    tests = absent_tests(churn, {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": []})
+    groups = freshness_groups(churn)
+    freshness_only = dataclasses.replace(alert_set(churn), quality=())
+    tests = {**promtool_tests(churn, freshness_only), "rule_files": ["rules.yaml"]}
     assert len(tests["tests"]) == 9  # three metrics x (fresh, missing, stale)
     result = _promtool_test(tmp_path, groups, tests)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,7 +78,7 @@ def test_lower_is_better_error_metric_alerts_above_its_maximum(tmp_path: Path) -
     repo, problems = _repo_with(tmp_path, "{metric: wape_skill, min: 0.75}", "{metric: wape, max: 0.25}")
     assert problems == []
     resolved = repo.resolved[("prod", "demand-forecast")]
-    [alert] = [a for a in alerts(resolved) if a.kind.startswith("accuracy")]
+    [alert] = [a for a in quality_alerts(resolved) if a.kind.startswith("accuracy")]
     assert alert.name == "DemandForecastErrorAboveMaximum"
     assert (
         alert.expr == 'max(modelplane_model_accuracy{namespace="ml-prod",model="demand-forecast",metric="wape"}) > 0.25'

@@ -60,18 +60,19 @@ def _cli(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "modelplane", "--root", str(root), "compile", *args]
 
 
-ONE = ("--env", "dev", "--model", "churn")  # one helm run: the write is the same whole tree
+ONE = ("--env", "dev", "--model", "churn")  # one helm run; the update replaces dev/churn and dev's manifest
 KILL_POINTS = [
     ("write_text", 1, "before"),  # staging just started
-    ("write_text", 40, "after"),  # staging half written
-    ("replace", 1, "before"),  # staging complete, nothing swapped yet
-    ("replace", 1, "after"),  # old tree moved aside, new one not yet in place
-    ("replace", 2, "after"),  # new tree in place, old one not yet removed
-    ("rmtree", 1, "after"),  # backup removed
+    ("write_text", 3, "after"),  # staging half written
+    ("replace", 1, "before"),  # staging complete, journal not yet committed
+    ("replace", 1, "after"),  # journal committed, nothing replaced yet
+    ("replace", 2, "after"),  # the old dev/churn moved aside, the new one not yet in place
+    ("replace", 3, "after"),  # the new dev/churn in place, the manifest not yet
+    ("rmtree", 1, "before"),  # everything in place, the staging folder not yet removed
 ]
 
 
-def test_sigkill_at_every_step_of_the_swap_leaves_old_or_new(config_repo: Path, tmp_path: Path) -> None:
+def test_sigkill_at_every_step_of_the_update_leaves_old_or_new(config_repo: Path, tmp_path: Path) -> None:
     old = read_tree(config_repo / "rendered")
     _change_churn(config_repo)
     reference = tmp_path / "reference"
@@ -96,7 +97,7 @@ def test_sigkill_at_every_step_of_the_swap_leaves_old_or_new(config_repo: Path, 
 
 def test_a_killed_compile_is_cleaned_up_by_the_next_one(config_repo: Path) -> None:
     _change_churn(config_repo)
-    cmd = [sys.executable, "-c", KILLER, "write_text", "20", "after", *_cli(config_repo, *ONE)[3:]]
+    cmd = [sys.executable, "-c", KILLER, "write_text", "3", "after", *_cli(config_repo, *ONE)[3:]]
     assert subprocess.run(cmd, capture_output=True).returncode == -9
     assert len(_leftovers(config_repo)) == 1, "the killed compile left its half-written staging folder"
     assert main(["--root", str(config_repo), "compile", *ONE]) == 0
@@ -112,7 +113,7 @@ def test_a_failure_while_writing_removes_the_staging_folder(
 
     def failing_write(self: Path, *args: object, **kwargs: object) -> int:
         calls[0] += 1
-        if calls[0] > 10:
+        if calls[0] > 3:
             raise OSError(28, "No space left on device", str(self))
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
@@ -157,3 +158,18 @@ def test_an_empty_folder_is_accepted_as_output_and_gets_the_marker(config_repo: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "repo"], "nothing written beside the output"
     assert (out / MARKER).is_file() and (out / "dev/churn/serving.yaml").is_file()
     assert main(["--root", str(config_repo), "compile", "--out", str(out), "--env", "dev"]) == 0
+
+
+def test_a_second_compile_says_it_waits_for_the_first(config_repo: Path) -> None:
+    from modelplane.write import output_lock
+
+    with output_lock(config_repo / "rendered"):
+        process = subprocess.Popen(
+            _cli(config_repo, *ONE), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first.startswith("modelplane: waiting for another compile into ") and "to finish" in first
+        assert process.poll() is None, "it waits while the lock is held"
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0 and "compiled" in out

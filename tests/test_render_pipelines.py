@@ -7,14 +7,13 @@ from typing import Any
 import pytest
 
 from modelplane.manifests import ManifestChecker
-from modelplane.pipeline import synced_paths
-from modelplane.render.argocd import render_application, render_root
+from modelplane.render.argocd import Child, render_application, render_root, sync_wave
 from modelplane.render.base import parse_objects
 from modelplane.render.card import MISSING, render_card
 from modelplane.render.training import deadline_seconds, render_training, step_resources
 from modelplane.repo import Repo
 from modelplane.spec.model import Resources
-from tests.conftest import CRDS, ROOT
+from tests.conftest import CRDS, ROOT, synced_paths
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +95,10 @@ def test_application_per_model_and_environment(example_repo: Repo, checker: Mani
 
 def test_app_of_apps_lists_every_model_in_sync_wave_order(example_repo: Repo, checker: ManifestChecker) -> None:
     in_prod = [r for (env, _), r in sorted(example_repo.resolved.items()) if env == "prod"]
-    root, *children = render_root(
-        example_repo.env("prod"), in_prod, {r.model.metadata.name: synced_paths(r) for r in in_prod}
-    ).objects
+    apps = [
+        Child(sync_wave(r), r.model.metadata.name, render_application(r, synced_paths(r)).content()) for r in in_prod
+    ]
+    root, *children = parse_objects(render_root(example_repo.env("prod"), apps).content())
     assert root["metadata"]["name"] == "modelplane-prod"
     assert root["spec"]["source"]["directory"] == {"include": "*/application.yaml", "recurse": True}
     waves = [(c["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"], c["metadata"]["name"]) for c in children]

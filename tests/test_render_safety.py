@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplane.loader import parse_text
-from modelplane.pipeline import synced_paths
 from modelplane.render.argocd import render_application
 from modelplane.render.base import Output, parse_objects
 from modelplane.render.card import render_card
@@ -36,7 +35,7 @@ from modelplane.render.training import render_training
 from modelplane.repo import Repo, load_repo
 from modelplane.resolve import Resolved, resolve
 from modelplane.spec.model import RESERVED_ENV
-from tests.conftest import ROOT, require_tool
+from tests.conftest import ROOT, require_tool, synced_paths
 
 EXAMPLES = 1000
 HELM_SAMPLE = 12

@@ -25,7 +25,7 @@ from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
 from modelplane.spec.model import Model
 from modelplane.templating import html_environment, render
-from modelplane.write import INPUT_FOLDERS, MARKER, output_lock, recover, swap_in, write_tree
+from modelplane.write import INPUT_FOLDERS, MARKER, list_tree, output_lock, recover, update_tree
 
 TEMPLATES = Path(__file__).with_name("templates")
 SITE_MARKER_TEXT = "This folder is written by `modelplane docs build`, which replaces everything in it.\n"
@@ -223,6 +223,6 @@ def build_site(root: Path, out: Path) -> int:
     with output_lock(out):
         _check_out(out, root)
         recover(out)
-        swap_in(write_tree(files, out), out)
+        update_tree(out, files, list_tree(out))
     print(f"docs build: {len(files) - 1} page(s) in {out} (open {os.path.join(out, 'index.html')})")
     return 0

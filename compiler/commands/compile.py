@@ -1,4 +1,8 @@
-"""`modelplane compile`: render every (model, environment) into rendered/, or check it is current."""
+"""`modelplane compile`: render every (model, environment) into rendered/, or check it is current.
+
+Incremental: the build manifests in the output folder say which pairs are unchanged; those are
+neither loaded nor rendered, and only the files that change are written.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from typing import Any
 
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
-from modelplane.repo import load_repo
-from modelplane.write import MARKER, MARKER_TEXT, check_output_folder, output_lock, recover, swap_in, write_tree
+from modelplane.repo import discover
+from modelplane.write import check_output_folder, output_lock, recover, unit_of, update_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("MODELPLANE_CRDS"),
         help="folder of CustomResourceDefinitions to check custom resources against (env MODELPLANE_CRDS)",
     )
+    parser.add_argument("--full", action="store_true", help="render every pair; trust nothing the manifests say")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _selection(args: argparse.Namespace, envs: set[str], models: set[str]) -> Any:
@@ -40,64 +46,142 @@ def _selection(args: argparse.Namespace, envs: set[str], models: set[str]) -> An
     return Selection(set(args.env), set(args.model))
 
 
-def stale_paths(current: dict[str, str], wanted: dict[str, str]) -> list[str]:
-    changed = [p for p, text in wanted.items() if current.get(p) != text]
-    extra = [p for p in current if p not in wanted]
-    return sorted(changed + extra)
+def stale_paths(out: Path, current: set[str], wanted: dict[str, str | None]) -> list[str]:
+    """Files that differ from what compile would write, are missing, or should not be there."""
+    stale = [p for p in current if p not in wanted]
+    for path, text in wanted.items():
+        if path not in current or (text is not None and (out / path).read_bytes() != text.encode()):
+            stale.append(path)
+    return sorted(stale)
 
 
-def removed_models(current: dict[str, str], wanted: dict[str, str]) -> list[str]:
+def removed_models(current: set[str], wanted: dict[str, str | None]) -> list[str]:
     """`<env>/<model>` folders the new tree no longer has."""
-    folders = {"/".join(p.split("/")[:2]) for p in current if p.count("/") >= 2}
-    kept = {"/".join(p.split("/")[:2]) for p in wanted if p.count("/") >= 2}
+    folders = {unit_of(p) for p in current if p.count("/") >= 2}
+    kept = {unit_of(p) for p in wanted if p.count("/") >= 2}
     return sorted(folders - kept)
 
 
+def _spec_files(root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Environment and model files by name, as discovered (problems come with the load)."""
+    envs: dict[str, Path] = {}
+    models: dict[str, Path] = {}
+    for path in discover(root):
+        if path.parent.name == "environments" and path.parent.parent == root:
+            envs[path.stem] = path
+        else:
+            models[path.parent.name] = path
+    return envs, models
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
 def run(args: argparse.Namespace) -> int:
-    # Rendering pulls in helm, hera and the schema bundles: import them only when compiling.
-    from modelplane.decisions import carried_over  # check --record's files live beside the output
-    from modelplane.manifests import ManifestChecker
-    from modelplane.pipeline import compile_repo, merge_untouched, read_tree
-    from modelplane.render.serving import HelmRenderer
+    # Rendering pulls in helm, hera and the schema bundles: the pipeline imports them only when
+    # something is to be rendered.
+    from modelplane.decisions import carried_over
+    from modelplane.fingerprint import chart_hash
+    from modelplane.incremental import Shared, hash_files, models_to_load, read_previous
+    from modelplane.pipeline import compile_repo
+    from modelplane.progress import progress_for
+    from modelplane.registry import load_lock
+    from modelplane.render import serving
+    from modelplane.repo import load_repo
 
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "rendered"
-    repo, problems = load_repo(root)
     check_output_folder(out, root)  # refuse early; checked again under the lock
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        emit(problems, "text", f"compile stopped: {len(errors)} problem(s) in the specs")
-        return 1
-    selection = _selection(args, set(repo.environments), set(repo.models))
-    checker = ManifestChecker(Path(args.crds) if args.crds else None)
-    rendered, problems = compile_repo(repo, selection, HelmRenderer(), checker)
-    if problems:
-        emit(problems, "text", f"compile stopped: {len(problems)} problem(s) in what would be rendered")
-        return 1
-
-    with output_lock(out):
-        check_output_folder(out, root)
-        if not args.check:
-            recover(out)
-        current = read_tree(out)
-        kept = {**merge_untouched(current, rendered, selection), **carried_over(current, rendered)}
-        wanted = {**kept, MARKER: MARKER_TEXT}
-        stale = stale_paths(current, wanted)
-        removed = removed_models(current, wanted)
-        if args.check:
-            for path in stale:
-                print(f"{out / path}: stale", file=sys.stdout)
-            if stale:
-                print(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
+    if args.crds and not Path(args.crds).is_dir():
+        raise ModelplaneError(f"--crds: no such folder: {args.crds}")
+    progress = progress_for("compile", quiet=args.quiet)
+    try:
+        with output_lock(out):
+            check_output_folder(out, root)
+            if not args.check:
+                recover(out)
+            progress.stage("read inputs")
+            env_paths, model_paths = _spec_files(root)
+            helm = serving.HelmRenderer(chart_dir=serving.CHART_DIR)
+            files = [*env_paths.values(), *model_paths.values()]
+            hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
+            shared = Shared(
+                lock=load_lock(root),
+                chart=chart_hash(helm.chart_dir),
+                helm=helm.version(),
+                environments={_rel(p, root): hashes[_rel(p, root)] or "" for p in env_paths.values()},
+                models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
+                card_template=_card_template_hash(root),
+                config_root=root,
+            )
+            previous = read_previous(out, env_paths, trust=not args.full)
+            env_files = {name: _rel(p, root) for name, p in env_paths.items()}
+            model_files = {name: _rel(p, root) for name, p in model_paths.items()}
+            load = set(model_files) if args.full else models_to_load(previous, env_files, model_files, shared)
+            progress.stage("load specs", len(load), "models")
+            repo, problems = load_repo(root, [*env_paths.values(), *(model_paths[m] for m in sorted(load))])
+            progress.advance(len(load))
+            errors = [p for p in problems if p.severity == "error"]
+            if errors:
+                progress.close()
+                emit(problems, "text", f"compile stopped: {len(errors)} problem(s) in the specs")
                 return 1
-            print(f"compile --check: rendered/ is current ({len(wanted)} files)")
-            return 0
-        if stale:
-            swap_in(write_tree(wanted, out), out)
+            selection = _selection(args, set(repo.environments), set(model_paths))
+            build = compile_repo(
+                repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress
+            )
+            if build.problems:
+                progress.close()
+                count = len(build.problems)
+                emit(build.problems, "text", f"compile stopped: {count} rendered object(s) fail their schemas")
+                return 1
+            for path in carried_over(previous.current, build.wanted):  # check --record's, beside the output
+                build.wanted.setdefault(path, None)
+            removed = removed_models(previous.current, build.wanted)
+            if args.check:
+                progress.close()
+                return _report_check(out, previous.current, build.wanted)
+            progress.stage("write")
+            changed = update_tree(out, build.wanted, previous.current)
+            progress.close()
+    finally:
+        progress.close()
     for folder in removed:
         print(f"removed {out / folder}: the model is no longer in models/")
-    pairs = sum(1 for key in repo.resolved if selection.wants(*key))
+    written = sum(1 for text in build.wanted.values() if text is not None)
     print(
-        f"compiled {pairs} (environment, model) pair(s) into {out}: {len(stale)} file(s) changed, {len(wanted)} in all"
+        f"compiled {build.rendered + build.reused} (environment, model) pair(s) into {out}: {build.rendered} rendered,"
+        f" {build.reused} unchanged; {written} file(s) written ({len(changed)} folder(s) or file(s) replaced),"
+        f" {len(build.wanted)} in all"
     )
     return 0
+
+
+def _report_check(out: Path, current: set[str], wanted: dict[str, str | None]) -> int:
+    stale = stale_paths(out, current, wanted)
+    for path in stale:
+        print(f"{out / path}: stale", file=sys.stdout)
+    if stale:
+        print(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
+        return 1
+    print(f"compile --check: rendered/ is current ({len(wanted)} files)")
+    return 0
+
+
+def _card_template_hash(root: Path) -> str:
+    """The config repository's own model-card template, an input of every card ("" when none)."""
+    from modelplane.build_manifest import sha256
+    from modelplane.render.card import CARD_TEMPLATE, OVERRIDE_DIR
+
+    template = root / OVERRIDE_DIR / CARD_TEMPLATE
+    return sha256(template.read_bytes()) if template.is_file() else ""
+
+
+def _checker(crds: str | None) -> Any:
+    def make() -> Any:
+        from modelplane.manifests import ManifestChecker
+
+        return ManifestChecker(Path(crds) if crds else None)
+
+    return make

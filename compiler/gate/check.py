@@ -155,6 +155,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     rendered = os.path.relpath(options.rendered_dir, repo.root)
     now = int(options.now if options.now is not None else time.time())
     promotion = promotion_inputs(repo, keys, rendered, options.base, now)
+    objects = rendered_objects(options.rendered_dir, keys)
     items = {}
     for key in keys:
         resolved = repo.resolved[key]
@@ -162,8 +163,8 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
         second = second_version(resolved.model)
         if second is not None:  # an A/B test's variant B, held to the same registry facts
             facts = {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
-        objects = rendered_objects(options.rendered_dir, *key)
-        items["/".join(key)] = {**build_input(resolved, facts, objects, options.today), "promotion": promotion[key]}
+        document = build_input(resolved, facts, objects[key], options.today)
+        items["/".join(key)] = {**document, "promotion": promotion[key]}
 
     with _server(options.opa_url) as url:
         engine = Engine(url, timeout=options.timeout)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from modelplane.loader import Position
-from modelplane.problems import KeyPath, format_path
+from modelplane.problems import KeyPath, ModelplaneError, format_path
 from modelplane.render.base import parse_objects
 from modelplane.repo import Repo
 from modelplane.resolve import Resolved
@@ -26,43 +28,46 @@ def _max_usage(resolved: Resolved) -> tuple[int, int]:
     return (cpu_millicores(cpu) * replicas if cpu else 0, memory_bytes(memory) * replicas if memory else 0)
 
 
-def images_in(node: Any) -> set[str]:
-    """Every container image an object runs: the string value of any `image` key, at any depth."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "image" and isinstance(value, str):
-                found.add(value)
-            else:
-                found |= images_in(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= images_in(item)
-    return found
-
-
-def rendered_objects(rendered: Path, env: str, model: str) -> list[dict[str, Any]]:
-    """What `compile` wrote for this pair (kind, apiVersion, name, images), read back from rendered/.
+def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """What `compile` wrote for each (environment, model), from the build manifests: every object
+    (apiVersion, kind, namespace, name) and the images it runs, in file order.
 
     The images include the ones the compiler adds itself (the pipeline's register step), so a
-    policy can hold them to the same rules as the spec's own.
+    policy can hold them to the same rules as the spec's own. A file that no longer has the
+    content its manifest records (edited by hand) is read back instead, so the gate judges what
+    Argo CD would sync. No manifest means nothing rendered; a manifest that cannot be trusted
+    stops the gate.
     """
-    folder = rendered / env / model
-    objects = []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        if path.name.endswith(".test.yaml") or path.name.endswith(".rules.yaml"):
-            continue
-        for obj in parse_objects(path.read_text(encoding="utf-8")):
-            if isinstance(obj, dict) and "kind" in obj:
-                objects.append(
-                    {
-                        "apiVersion": str(obj.get("apiVersion")),
-                        "kind": str(obj["kind"]),
-                        "name": str(obj.get("metadata", {}).get("name")),
-                        "images": sorted(images_in(obj)),
-                    }
+    from modelplane.build_manifest import object_refs, read_manifest, sha256
+
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    manifests: dict[str, Any] = {}
+    for env, model in keys:
+        if env not in manifests:
+            manifest = read_manifest(rendered / env)
+            if manifest.data is None and manifest.problem != "missing":
+                raise ModelplaneError(
+                    f"{rendered / env / 'manifest.json'}: {manifest.problem}; run `modelplane compile`"
                 )
-    return objects
+            if manifest.data is None and (rendered / env).is_dir():
+                print(
+                    f"modelplane check: note: {rendered / env} has no manifest.json, so the gate sees no rendered"
+                    " objects there; run `modelplane compile`",
+                    file=sys.stderr,
+                )
+            manifests[env] = manifest.models
+        objects: list[dict[str, Any]] = []
+        for output in (manifests[env].get(model) or {}).get("outputs", []):
+            if not output["objects"]:
+                continue
+            path = rendered / env / output["path"]
+            data = path.read_bytes() if path.is_file() else b""
+            if sha256(data) == output["sha256"]:
+                objects += output["objects"]
+            elif data:
+                objects += object_refs(o for o in parse_objects(data.decode("utf-8")) if isinstance(o, dict))
+        out[(env, model)] = objects
+    return out
 
 
 def environment_facts(resolved: Resolved) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelplane.render.alerts import camel
 from modelplane.render.base import Output, common_annotations, common_labels, dump_document
-from modelplane.render.monitoring import camel
 from modelplane.render.retrain_events import wants_retrain, webhook_url
 from modelplane.resolve import Resolved
 

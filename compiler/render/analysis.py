@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelplane.render.monitoring import label_value
+from modelplane.render.alerts import label_value
 from modelplane.resolve import Resolved
 from modelplane.spec.delivery import Analysis, accuracy_direction, fairness_target, parity
 

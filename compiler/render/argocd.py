@@ -15,10 +15,10 @@ for what Argo Rollouts rewrites during a rollout (Istio weights and subsets, blu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
-from modelplane.render.base import Output, common_labels
+from modelplane.render.base import Output, common_labels, dump_objects
 from modelplane.render.traffic import autoscaled_workloads, rollouts_managed_fields
 from modelplane.resolve import Resolved
 from modelplane.spec.environment import Environment
@@ -91,9 +91,17 @@ def render_application(resolved: Resolved, synced: Sequence[str]) -> Output:
     return Output("application.yaml", objects=[application(resolved, synced)])
 
 
-def render_root(env: Environment, in_env: list[Resolved], synced: Mapping[str, Sequence[str]]) -> Output:
-    """`rendered/<env>/apps.yaml`: the root Application that syncs every model's Application."""
-    root = {
+class Child(NamedTuple):
+    """One model's entry in the root: its sync wave and name (the order) and its Application's text."""
+
+    wave: int
+    model: str
+    text: str
+
+
+def root_application(env: Environment, models: Iterable[str]) -> dict[str, Any]:
+    """The app-of-apps root of an environment: it syncs every model's Application."""
+    return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
@@ -106,7 +114,7 @@ def render_root(env: Environment, in_env: list[Resolved], synced: Mapping[str, S
             },
             "annotations": {
                 "argocd.argoproj.io/sync-wave": "0",
-                "modelplane.dev/models": ",".join(sorted(r.model.metadata.name for r in in_env)),
+                "modelplane.dev/models": ",".join(sorted(models)),
             },
         },
         "spec": {
@@ -122,6 +130,12 @@ def render_root(env: Environment, in_env: list[Resolved], synced: Mapping[str, S
             "syncPolicy": _sync_policy(env),
         },
     }
-    children = sorted(in_env, key=lambda r: (sync_wave(r), r.model.metadata.name))
-    apps = [application(r, synced[r.model.metadata.name]) for r in children]
-    return Output("apps.yaml", objects=[root, *apps])
+
+
+def render_root(env: Environment, children: Sequence[Child]) -> Output:
+    """`rendered/<env>/apps.yaml`: the root Application, then each model's Application document as
+    its own `application.yaml` holds it, wave by wave and by name within a wave. Taking the
+    children's text keeps the root current without re-rendering the models that did not change."""
+    root = root_application(env, (c.model for c in children))
+    ordered = sorted(children, key=lambda c: (c.wave, c.model))
+    return Output("apps.yaml", objects=[root], text=dump_objects([root]) + "".join(c.text for c in ordered))

@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 
 from modelplane import __version__
+from modelplane.render.yaml_writer import dump_document
+from modelplane.render.yaml_writer import sort_keys as sort_keys  # renderers import it from here
 from modelplane.resolve import Resolved
 
 
@@ -24,31 +26,12 @@ class Output:
         return self.text if self.text is not None else dump_objects(self.objects)
 
 
-def sort_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): sort_keys(value[k]) for k in sorted(value, key=str)}
-    if isinstance(value, list):
-        return [sort_keys(v) for v in value]
-    return value
-
-
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def dump_document(data: Any) -> str:
-    """Block-style YAML with sorted keys. Strings that YAML 1.1 readers (Kubernetes' go-yaml) would
-    take for booleans, such as `on`, come out quoted; long strings are never folded."""
-    return str(
-        yaml.dump(
-            sort_keys(data), Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1 << 16, allow_unicode=True
-        )
-    )
-
-
 def dump_objects(objects: list[dict[str, Any]]) -> str:
     """Multi-document YAML: the same objects always give the same bytes."""
     return "".join("---\n" + dump_document(obj) for obj in objects)
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_objects(text: str) -> list[Any]:

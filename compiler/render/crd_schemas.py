@@ -42,14 +42,21 @@ def _to_json_schema(node: Any) -> Any:
 def load_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> JSON Schema, for every served version of every CRD in `folder`.
 
-    Parsing the upstream set takes seconds, so it happens once per folder per process; callers
-    get a fresh top-level dict and must not change the schemas inside it.
+    Parsing the upstream set takes seconds, so it happens once per folder per process, and once
+    per machine while the files stay the same (`local_cache.py`); callers get a fresh top-level
+    dict and must not change the schemas inside it.
     """
     return dict(_load_crd_schemas(folder.resolve()))
 
 
 @cache
 def _load_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    from modelplane.local_cache import crd_schemas
+
+    return crd_schemas(folder, lambda: _parse_crd_schemas(folder), Path(__file__).read_bytes())
+
+
+def _parse_crd_schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(folder.glob("*.yaml")):
         with path.open(encoding="utf-8") as handle:

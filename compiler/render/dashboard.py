@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from modelplane.render.alerts import error_ratio, selectors
 from modelplane.render.base import Output, common_annotations, common_labels
-from modelplane.render.monitoring import error_ratio, selectors
 from modelplane.resolve import Resolved
 
 SIDECAR_LABEL = "grafana_dashboard"

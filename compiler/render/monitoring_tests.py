@@ -1,4 +1,6 @@
-"""`promtool test rules` unit tests generated from the spec: for every alert, one firing and one quiet case.
+"""`promtool test rules` unit tests generated from the alert model: for every quality alert one
+firing and one quiet case; for every freshness alert three (fresh: quiet; never reported and
+stale: firing).
 
 Input series are built from the alert's own threshold, so a changed threshold changes the test.
 """
@@ -8,7 +10,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelplane.render.monitoring import Alert, alert_annotations, alert_labels, alerts, matchers, selectors
+from modelplane.render.alerts import (
+    CHECKS,
+    FOR,
+    LAST_SUCCESS,
+    Alert,
+    AlertSet,
+    alert_annotations,
+    alert_labels,
+    alert_set,
+    checks,
+    matchers,
+    seconds,
+    selectors,
+)
 from modelplane.resolve import Resolved
 
 RULES_FILE = "monitoring.rules.yaml"
@@ -116,6 +131,42 @@ def _case(resolved: Resolved, alert: Alert, firing: bool) -> dict[str, Any]:
     }
 
 
-def promtool_tests(resolved: Resolved) -> dict[str, Any]:
-    cases = [_case(resolved, alert, firing) for alert in alerts(resolved) for firing in (True, False)]
+def _freshness_case(resolved: Resolved, alert: Alert, metric: str, case: str) -> dict[str, Any]:
+    """`fresh`: reported within the limit; `missing`: never reported; `stale`: reported too long ago."""
+    _, model_sel = selectors(resolved)
+    check = alert.kind.removeprefix("absent-")
+    series, _ = CHECKS[check]
+    eval_s = seconds(FOR) + 600
+    age = alert.threshold + 600 if case == "stale" else alert.threshold - 600
+    steps = eval_s // 60 + 2
+    inputs = []
+    if case != "missing":
+        inputs = [
+            {"series": f'{series}{{{model_sel},metric="{metric}"}}', "values": f"0.5+0x{steps}"},
+            {"series": f'{LAST_SUCCESS}{{{model_sel},check="{check}"}}', "values": f"{eval_s - age:g}+0x{steps}"},
+        ]
+    expected = []
+    if case != "fresh":
+        expected = [
+            {"exp_labels": alert_labels(resolved, alert), "exp_annotations": alert_annotations(resolved, alert)}
+        ]
+    verb = {"fresh": "stays quiet", "missing": "fires when never reported", "stale": "fires when stale"}[case]
+    return {
+        "name": f"{alert.name} {verb}",
+        "interval": "1m",
+        "input_series": inputs,
+        "alert_rule_test": [{"eval_time": f"{eval_s}s", "alertname": alert.name, "exp_alerts": expected}],
+    }
+
+
+def promtool_tests(resolved: Resolved, alerts: AlertSet | None = None) -> dict[str, Any]:
+    """The whole test file for the pair's rules file."""
+    alerts = alerts or alert_set(resolved)
+    cases = [_case(resolved, alert, firing) for alert in alerts.quality for firing in (True, False)]
+    metrics = dict(checks(resolved))
+    cases += [
+        _freshness_case(resolved, alert, metrics[alert.kind.removeprefix("absent-")], case)
+        for alert in alerts.freshness
+        for case in ("fresh", "missing", "stale")
+    ]
     return {"rule_files": [RULES_FILE], "evaluation_interval": "1m", "tests": cases}

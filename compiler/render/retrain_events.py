@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelplane.render.alerts import camel
 from modelplane.render.base import Output, common_annotations, common_labels
-from modelplane.render.monitoring import camel
 from modelplane.resolve import Resolved
 
 PORT = 12000

@@ -20,6 +20,7 @@ MLflow client the other steps use. Each model's training runs as its own Service
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from croniter import croniter
@@ -81,6 +82,7 @@ def _requirements(shaped: dict[str, dict[str, Any]]) -> m.ResourceRequirements:
     )
 
 
+@functools.cache  # croniter walks the calendar; compile asks for the same few schedules thousands of times
 def deadline_seconds(schedule: str) -> int:
     """The shortest gap between two runs of the schedule, at most a day: the longest a run may take
     before Argo stops it, so that a hung run never holds back the next scheduled one."""

@@ -1,0 +1,105 @@
+"""This machine's cache (`$XDG_CACHE_HOME/modelplane`, else `~/.cache/modelplane`): derived data
+that is slow to compute and cheap to check, never an input. Losing it costs time, never
+correctness; a cache that cannot be read or written is ignored.
+
+- Content hashes of output files, remembered by their stat data (inode, size, modification and
+  change times), as git's index does: a file whose stat data changed is hashed again. An entry
+  is only kept once its change time is a few seconds old, so that a file edited twice within
+  the file system's timestamp granularity is never taken for its older self.
+- The JSON Schemas compile derives from a folder of CRDs, by the folder's content hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from modelplane import __version__
+
+SETTLED_NS = 3_000_000_000  # a file changed this recently is hashed again next time
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "modelplane"
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write(path: Path, data: Any) -> None:
+    from modelplane.write import write_text_atomic
+
+    with contextlib.suppress(OSError):  # a read-only home: the cache only saves time
+        write_text_atomic(path, json.dumps(data, separators=(",", ":")))
+
+
+def _name(kind: str, key: str) -> Path:
+    return cache_dir() / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+Stat = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
+
+
+def stat_of(result: os.stat_result) -> Stat:
+    return (result.st_ino, result.st_size, result.st_mtime_ns, result.st_ctime_ns)
+
+
+class FileHashes:
+    """Hashes of the files under one folder, from the cache where their stat data still matches."""
+
+    def __init__(self, folder: Path):
+        self.path = _name("hashes", os.fspath(folder.resolve()))
+        data = _read(self.path)
+        self.entries: dict[str, list[Any]] = data if isinstance(data, dict) else {}
+
+    def hashes(
+        self, files: Iterable[tuple[str, Stat]], hash_paths: Callable[[list[str]], list[str | None]], base: str
+    ) -> dict[str, str | None]:
+        """`files` (relative path, stat) -> content hash; what the cache does not know is hashed."""
+        out: dict[str, str | None] = {}
+        missing: list[tuple[str, Stat]] = []
+        for rel, stat in files:
+            entry = self.entries.get(rel)
+            if entry is not None and tuple(entry[:4]) == stat:
+                out[rel] = entry[4]
+            else:
+                missing.append((rel, stat))
+        fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
+        settled = time.time_ns() - SETTLED_NS
+        kept = {rel: self.entries[rel] for rel in out}
+        for (rel, stat), digest in zip(missing, fresh, strict=True):
+            out[rel] = digest
+            if digest is not None and stat[3] < settled:
+                kept[rel] = [*stat, digest]
+        if missing or len(kept) != len(self.entries):
+            self.entries = kept
+            _write(self.path, kept)
+        return out
+
+
+def crd_schemas(
+    folder: Path, parse: Callable[[], dict[tuple[str, str], dict[str, Any]]], code: bytes
+) -> dict[tuple[str, str], Any]:
+    """`parse()`, the schemas of the CRDs in `folder` by the converter `code`, from the cache when
+    the files and the converter are the same."""
+    digest = hashlib.sha256(__version__.encode() + b"\0" + code + b"\0")
+    for path in sorted(folder.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    path = _name("crd-schemas", digest.hexdigest())
+    cached = _read(path)
+    if isinstance(cached, list):
+        return {(api, kind): schema for api, kind, schema in cached}
+    schemas = parse()
+    _write(path, [[api, kind, schema] for (api, kind), schema in sorted(schemas.items())])
+    return schemas
