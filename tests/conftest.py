@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT.parent / "shared" / "reference" / "crds"
 
 
+def compiled(tree: dict[str, str]) -> dict[str, str]:
+    """A rendered/ tree less the recorded decisions (`check --record` writes them, not compile)."""
+    return {path: text for path, text in tree.items() if not path.endswith("/decisions.json")}
+
+
 def require_tool(name: str) -> str:
     """The path of a real tool; a missing tool fails the test loudly, never skips it."""
     path = shutil.which(name)

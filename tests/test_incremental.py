@@ -17,7 +17,7 @@ from modelplane.build_manifest import manifest_text, parse_manifest
 from modelplane.cli import main
 from modelplane.pipeline import read_tree
 from modelplane.render import serving
-from tests.conftest import CRDS, require_tool
+from tests.conftest import CRDS, compiled, require_tool
 from tests.example_copy import copy_example
 
 
@@ -46,7 +46,7 @@ def _same_as_full(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, said = _compile(root, capsys, "--out", str(fresh))
     assert code == 0, said
     assert " 0 unchanged" in said, "a fresh folder is a full compile"
-    incremental, full = read_tree(root / "rendered"), read_tree(fresh)
+    incremental, full = compiled(read_tree(root / "rendered")), read_tree(fresh)
     assert incremental.keys() == full.keys()
     assert [p for p in full if incremental[p] != full[p]] == []
 
