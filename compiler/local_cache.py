@@ -7,6 +7,7 @@ correctness; a cache that cannot be read or written is ignored.
   is only kept once its change time is a few seconds old, so that a file edited twice within
   the file system's timestamp granularity is never taken for its older self.
 - The JSON Schemas compile derives from a folder of CRDs, by the folder's content hash.
+- A tool's version, by the executable's path, size and modification time (a process saved).
 """
 
 from __future__ import annotations
@@ -103,3 +104,17 @@ def crd_schemas(
     schemas = parse()
     _write(path, [[api, kind, schema] for (api, kind), schema in sorted(schemas.items())])
     return schemas
+
+
+def tool_version(executable: str, ask: Callable[[], str]) -> str:
+    """`ask()` (the version of `executable`), from the cache while the executable is the same file."""
+    real = os.path.realpath(executable)
+    info = os.stat(real)
+    path = _name("tool", f"{real}\0{info.st_size}\0{info.st_mtime_ns}")
+    cached = _read(path)
+    if isinstance(cached, str) and cached:
+        return cached
+    version = ask()
+    if version and version != "unknown":
+        _write(path, version)
+    return version

@@ -62,7 +62,7 @@ def _put(wanted: dict[str, str | None], previous: Previous, rel: str, text: str,
 def compile_repo(
     repo: Repo,
     selection: Selection,
-    helm: HelmRenderer,
+    helm: Callable[[], HelmRenderer],
     checker: Callable[[], ManifestChecker],
     previous: Previous,
     shared: Shared,
@@ -111,7 +111,7 @@ def compile_repo(
     if to_render:
         from modelplane.render.runner import Runner
 
-        rendered, build.problems = Runner(helm, checker, progress).render(to_render, inputs)
+        rendered, build.problems = Runner(helm(), checker, progress).render(to_render, inputs)
         for pair in to_render:
             rendered[pair.key].record["sources"] = {
                 pair.resolved.model_file: shared.models[pair.resolved.model_file]

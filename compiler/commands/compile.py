@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +104,13 @@ def run(args: argparse.Namespace) -> int:
                 recover(out)
             progress.stage("read inputs")
             env_paths, model_paths = _spec_files(root)
-            helm = serving.HelmRenderer(chart_dir=serving.CHART_DIR)
+            helm = _helm()
             files = [*env_paths.values(), *model_paths.values()]
             hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
             shared = Shared(
                 lock=load_lock(root),
-                chart=chart_hash(helm.chart_dir),
-                helm=helm.version(),
+                chart=chart_hash(serving.CHART_DIR),
+                helm=_helm_version(helm),
                 environments={_rel(p, root): hashes[_rel(p, root)] or "" for p in env_paths.values()},
                 models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
             )
@@ -162,6 +164,29 @@ def _report_check(out: Path, current: set[str], wanted: dict[str, str | None]) -
         return 1
     print(f"compile --check: rendered/ is current ({len(wanted)} files)")
     return 0
+
+
+def _helm() -> Callable[[], Any]:
+    """The helm renderer, made when something is to be rendered (a no-op compile runs no helm)."""
+    from modelplane.render import serving
+
+    made: list[Any] = []
+
+    def make() -> Any:
+        if not made:
+            made.append(serving.HelmRenderer(chart_dir=serving.CHART_DIR))
+        return made[0]
+
+    return make
+
+
+def _helm_version(helm: Callable[[], Any]) -> str:
+    from modelplane.local_cache import tool_version
+
+    executable = os.environ.get("MODELPLANE_HELM") or shutil.which("helm")
+    if not executable or not os.path.isfile(executable):
+        return str(helm().version())  # the renderer says what is wrong with helm
+    return tool_version(executable, lambda: str(helm().version()))
 
 
 def _checker(crds: str | None) -> Any:
