@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,14 @@ class FileHashes:
         self.entries: dict[str, list[Any]] = data if isinstance(data, dict) else {}
 
     def hashes(
-        self, files: Iterable[tuple[str, Stat]], hash_paths: Callable[[list[str]], list[str | None]], base: str
+        self,
+        files: Iterable[tuple[str, Stat]],
+        hash_paths: Callable[[list[str]], list[str | None]],
+        base: str,
+        present: Collection[str],
     ) -> dict[str, str | None]:
-        """`files` (relative path, stat) -> content hash; what the cache does not know is hashed."""
+        """`files` (relative path, stat) -> content hash; what the cache does not know is hashed.
+        Entries of files no longer `present` under the folder are forgotten."""
         out: dict[str, str | None] = {}
         missing: list[tuple[str, Stat]] = []
         for rel, stat in files:
@@ -78,9 +83,10 @@ class FileHashes:
                 missing.append((rel, stat))
         fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
         settled = time.time_ns() - SETTLED_NS
-        kept = {rel: self.entries[rel] for rel in out}
+        kept = {rel: entry for rel, entry in self.entries.items() if rel in present}
         for (rel, stat), digest in zip(missing, fresh, strict=True):
             out[rel] = digest
+            kept.pop(rel, None)
             if digest is not None and stat[3] < settled:
                 kept[rel] = [*stat, digest]
         if missing or len(kept) != len(self.entries):

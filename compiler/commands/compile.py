@@ -59,6 +59,8 @@ def stale_paths(out: Path, current: set[str], wanted: dict[str, str | None]) -> 
 
 def removed_models(current: set[str], wanted: dict[str, str | None]) -> list[str]:
     """`<env>/<model>` folders the new tree no longer has."""
+    if current <= wanted.keys():
+        return []
     folders = {unit_of(p) for p in current if p.count("/") >= 2}
     kept = {unit_of(p) for p in wanted if p.count("/") >= 2}
     return sorted(folders - kept)
