@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelplane import __version__
-from modelplane.build_manifest import API_VERSION, FILE, KIND, SCHEMA_VERSION, manifest_text, object_refs, output_record
+from modelplane.build_manifest import (
+    API_VERSION,
+    FILE,
+    KIND,
+    SCHEMA_VERSION,
+    manifest_text,
+    model_texts,
+    object_refs,
+    output_record,
+)
 from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
 from modelplane.incremental import Previous, Shared
 from modelplane.problems import Problem
@@ -196,7 +205,10 @@ def _environment(
     if old is not None and {**old, "digest": None} == {**data, "digest": None} and rel in previous.current:
         wanted[rel] = None
     else:
-        _put(wanted, previous, rel, manifest_text(data), previous.disk.get(rel))
+        found = previous.manifests.get(env)
+        texts = model_texts(found.text) if found is not None else {}
+        known = {name: (entry, texts[name]) for name, entry in (old or {}).get("models", {}).items() if name in texts}
+        _put(wanted, previous, rel, manifest_text(data, known), previous.disk.get(rel))
 
 
 def _root(
