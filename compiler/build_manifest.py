@@ -85,20 +85,54 @@ def _layout(value: Any, depth: int, indent: str) -> str:
     return "[\n" + ",\n".join(items) + f"\n{indent}]"
 
 
-def manifest_text(data: Mapping[str, Any]) -> str:
-    """The manifest file's text, digest included (any `digest` in `data` is replaced)."""
+_MODEL_START = re.compile(r'^    ("(?:[^"\\]|\\.)*"): \{$')
+
+
+def model_texts(text: str) -> dict[str, str]:
+    """Each model entry's text in a manifest's text (what `_layout` wrote for it), by name."""
+    out: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+    for line in text[text.find('\n  "models": {\n') + 1 :].splitlines()[1:]:
+        if name is None:
+            match = _MODEL_START.match(line)
+            if match is None:
+                break  # the end of "models"
+            name, lines = json.loads(match.group(1)), []
+        elif line in ("    }", "    },"):
+            out[name] = "{\n" + "\n".join(lines) + "\n    }"
+            name = None
+        else:
+            lines.append(line)
+    return out
+
+
+def manifest_text(data: Mapping[str, Any], known: Mapping[str, tuple[Any, str]] | None = None) -> str:
+    """The manifest file's text, digest included (any `digest` in `data` is replaced). `known`:
+    model entries already written out (entry, its text), reused when the entry is the same object."""
+    known = known or {}
+    models = data.get("models") or {}
+    texts = [
+        f"    {_ENCODE(name)}: "
+        + (known[name][1] if name in known and known[name][0] is models[name] else _layout(models[name], 2, "    "))
+        for name in sorted(models)
+    ]
+    body = {k: v for k, v in data.items() if k != "models"} | {"digest": "sha256:" + _ZEROS, "models": {}}
+    text = _layout(body, _INDENTED_DEPTH, "") + "\n"
+    if texts:
+        text = text.replace('\n  "models": {}', '\n  "models": {\n' + ",\n".join(texts) + "\n  }", 1)
     placeholder = f'"digest": "sha256:{_ZEROS}"'
-    text = _layout({**data, "digest": "sha256:" + _ZEROS}, _INDENTED_DEPTH, "") + "\n"
     digest = hashlib.sha256(text.encode()).hexdigest()
     return text.replace(placeholder, f'"digest": "sha256:{digest}"', 1)
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A manifest read back: its data, or why it cannot be used."""
+    """A manifest read back: its data and text, or why it cannot be used."""
 
     data: dict[str, Any] | None
     problem: str = ""
+    text: str = ""
 
     @property
     def models(self) -> dict[str, dict[str, Any]]:
@@ -156,7 +190,7 @@ def parse_manifest(text: str) -> Manifest:
     outputs = data.get("outputs")
     if not isinstance(outputs, list) or not all(_output_ok(o) for o in outputs):
         return Manifest(None, "an environment output is malformed")
-    return Manifest(data)
+    return Manifest(data, text=text)
 
 
 def read_manifest(env_folder: Path) -> Manifest:

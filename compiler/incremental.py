@@ -89,7 +89,7 @@ def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Prev
     stats = scan_tree(out) if out.is_dir() else {}
     previous = Previous(out, set(stats))
     if not trust:  # no manifest is read; what is on disk is hashed, so unchanged files stay untouched
-        previous.disk = FileHashes(out).hashes(sorted(stats.items()), hash_files, os.fspath(out))
+        previous.disk = FileHashes(out).hashes(sorted(stats.items()), hash_files, os.fspath(out), stats)
         return previous
     recorded: list[str] = []
     for env in envs:
@@ -100,7 +100,7 @@ def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Prev
         recorded += [f"{env}/{o['path']}" for o in manifest.data["outputs"]]
         recorded += [f"{env}/{o['path']}" for m in manifest.models.values() for o in m["outputs"]]
     present = [(rel, stats[rel]) for rel in recorded if rel in stats]
-    previous.disk = FileHashes(out).hashes(present, hash_files, os.fspath(out))
+    previous.disk = FileHashes(out).hashes(present, hash_files, os.fspath(out), stats)
     return previous
 
 

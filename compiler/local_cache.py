@@ -7,6 +7,7 @@ correctness; a cache that cannot be read or written is ignored.
   is only kept once its change time is a few seconds old, so that a file edited twice within
   the file system's timestamp granularity is never taken for its older self.
 - The JSON Schemas compile derives from a folder of CRDs, by the folder's content hash.
+- A tool's version, by the executable's path, size and modification time (a process saved).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,14 @@ class FileHashes:
         self.entries: dict[str, list[Any]] = data if isinstance(data, dict) else {}
 
     def hashes(
-        self, files: Iterable[tuple[str, Stat]], hash_paths: Callable[[list[str]], list[str | None]], base: str
+        self,
+        files: Iterable[tuple[str, Stat]],
+        hash_paths: Callable[[list[str]], list[str | None]],
+        base: str,
+        present: Collection[str],
     ) -> dict[str, str | None]:
-        """`files` (relative path, stat) -> content hash; what the cache does not know is hashed."""
+        """`files` (relative path, stat) -> content hash; what the cache does not know is hashed.
+        Entries of files no longer `present` under the folder are forgotten."""
         out: dict[str, str | None] = {}
         missing: list[tuple[str, Stat]] = []
         for rel, stat in files:
@@ -77,9 +83,10 @@ class FileHashes:
                 missing.append((rel, stat))
         fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
         settled = time.time_ns() - SETTLED_NS
-        kept = {rel: self.entries[rel] for rel in out}
+        kept = {rel: entry for rel, entry in self.entries.items() if rel in present}
         for (rel, stat), digest in zip(missing, fresh, strict=True):
             out[rel] = digest
+            kept.pop(rel, None)
             if digest is not None and stat[3] < settled:
                 kept[rel] = [*stat, digest]
         if missing or len(kept) != len(self.entries):
@@ -103,3 +110,17 @@ def crd_schemas(
     schemas = parse()
     _write(path, [[api, kind, schema] for (api, kind), schema in sorted(schemas.items())])
     return schemas
+
+
+def tool_version(executable: str, ask: Callable[[], str]) -> str:
+    """`ask()` (the version of `executable`), from the cache while the executable is the same file."""
+    real = os.path.realpath(executable)
+    info = os.stat(real)
+    path = _name("tool", f"{real}\0{info.st_size}\0{info.st_mtime_ns}")
+    cached = _read(path)
+    if isinstance(cached, str) and cached:
+        return cached
+    version = ask()
+    if version and version != "unknown":
+        _write(path, version)
+    return version

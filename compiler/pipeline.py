@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from modelplane import __version__
 from modelplane.binding import binding_problems
-from modelplane.build_manifest import API_VERSION, FILE, KIND, SCHEMA_VERSION, manifest_text, object_refs, output_record
+from modelplane.build_manifest import (
+    API_VERSION,
+    FILE,
+    KIND,
+    SCHEMA_VERSION,
+    manifest_text,
+    model_texts,
+    object_refs,
+    output_record,
+)
 from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
 from modelplane.incremental import Previous, Shared
 from modelplane.problems import Problem
@@ -74,7 +83,7 @@ def _served_facts(lock: dict[str, Any], resolved: Resolved, facts: dict[str, Any
 def compile_repo(
     repo: Repo,
     selection: Selection,
-    helm: HelmRenderer,
+    helm: Callable[[], HelmRenderer],
     checker: Callable[[], ManifestChecker],
     previous: Previous,
     shared: Shared,
@@ -131,7 +140,7 @@ def compile_repo(
     if to_render:
         from modelplane.render.runner import Runner
 
-        rendered, build.problems = Runner(helm, checker, progress).render(to_render, inputs)
+        rendered, build.problems = Runner(helm(), checker, progress).render(to_render, inputs)
         for pair in to_render:
             rendered[pair.key].record["sources"] = {
                 pair.resolved.model_file: shared.models[pair.resolved.model_file]
@@ -217,7 +226,10 @@ def _environment(
     if old is not None and {**old, "digest": None} == {**data, "digest": None} and rel in previous.current:
         wanted[rel] = None
     else:
-        _put(wanted, previous, rel, manifest_text(data), previous.disk.get(rel))
+        found = previous.manifests.get(env)
+        texts = model_texts(found.text) if found is not None else {}
+        known = {name: (entry, texts[name]) for name, entry in (old or {}).get("models", {}).items() if name in texts}
+        _put(wanted, previous, rel, manifest_text(data, known), previous.disk.get(rel))
 
 
 def _root(

@@ -139,6 +139,8 @@ def update_tree(destination: Path, wanted: Mapping[str, str | None], current: Co
     replaced when one of its files changes, is added or is not wanted, and removed when none of
     its files is wanted.
     """
+    if len(wanted) == len(current) and all(text is None and p in current for p, text in wanted.items()):
+        return []  # nothing changed (the common case, decided without looking at units)
     units = {unit_of(p) for p in wanted}
     changed = {unit_of(p) for p, text in wanted.items() if text is not None or p not in current}
     removed: set[str] = set()

@@ -114,3 +114,16 @@ def test_check_without_a_manifest_says_it_sees_no_objects(tmp_path: Path, capsys
     objects = rendered_objects(repo / "rendered", [("dev", "churn"), ("prod", "churn")])
     assert objects[("dev", "churn")] == [] and objects[("prod", "churn")]
     assert "rendered/dev has no manifest.json" in capsys.readouterr().err
+
+
+def test_a_manifest_rewritten_from_its_own_entries_is_the_same_text() -> None:
+    from modelplane.build_manifest import model_texts
+
+    text = (ROOT / "rendered/prod/manifest.json").read_text()
+    data = json.loads(text)
+    texts = model_texts(text)
+    assert set(texts) == set(data["models"])
+    assert manifest_text(data, {name: (entry, texts[name]) for name, entry in data["models"].items()}) == text
+    changed = {**data, "models": {**data["models"], "churn": {**data["models"]["churn"], "syncWave": 9}}}
+    known = {name: (entry, texts[name]) for name, entry in data["models"].items()}
+    assert manifest_text(changed, known) == manifest_text(changed), "an entry that changed is written anew"

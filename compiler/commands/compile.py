@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelplane.commands.validate import emit
-from modelplane.problems import ModelplaneError
+from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import discover
 from modelplane.write import check_output_folder, output_lock, recover, unit_of, update_tree
 
@@ -57,6 +59,8 @@ def stale_paths(out: Path, current: set[str], wanted: dict[str, str | None]) -> 
 
 def removed_models(current: set[str], wanted: dict[str, str | None]) -> list[str]:
     """`<env>/<model>` folders the new tree no longer has."""
+    if current <= wanted.keys():
+        return []
     folders = {unit_of(p) for p in current if p.count("/") >= 2}
     kept = {unit_of(p) for p in wanted if p.count("/") >= 2}
     return sorted(folders - kept)
@@ -78,17 +82,18 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+@dataclass
+class _Result:
+    """What a compile says once its progress is closed: problems, or lines for stdout."""
+
+    code: int
+    lines: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    headline: str = ""
+
+
 def run(args: argparse.Namespace) -> int:
-    # Rendering pulls in helm, hera and the schema bundles: the pipeline imports them only when
-    # something is to be rendered.
-    from modelplane.decisions import carried_over
-    from modelplane.fingerprint import chart_hash
-    from modelplane.incremental import Shared, hash_files, models_to_load, read_previous
-    from modelplane.pipeline import compile_repo
     from modelplane.progress import progress_for
-    from modelplane.registry import load_lock
-    from modelplane.render import serving
-    from modelplane.repo import load_repo
 
     root = Path(args.root)
     out = Path(args.out) if args.out else root / "rendered"
@@ -101,72 +106,87 @@ def run(args: argparse.Namespace) -> int:
             check_output_folder(out, root)
             if not args.check:
                 recover(out)
-            progress.stage("read inputs")
-            env_paths, model_paths = _spec_files(root)
-            helm = serving.HelmRenderer(chart_dir=serving.CHART_DIR)
-            files = [*env_paths.values(), *model_paths.values()]
-            hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
-            shared = Shared(
-                lock=load_lock(root),
-                chart=chart_hash(helm.chart_dir),
-                helm=helm.version(),
-                environments={_rel(p, root): hashes[_rel(p, root)] or "" for p in env_paths.values()},
-                models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
-                card_template=_card_template_hash(root),
-                config_root=root,
-            )
-            previous = read_previous(out, env_paths, trust=not args.full)
-            env_files = {name: _rel(p, root) for name, p in env_paths.items()}
-            model_files = {name: _rel(p, root) for name, p in model_paths.items()}
-            load = set(model_files) if args.full else models_to_load(previous, env_files, model_files, shared)
-            progress.stage("load specs", len(load), "models")
-            repo, problems = load_repo(root, [*env_paths.values(), *(model_paths[m] for m in sorted(load))])
-            progress.advance(len(load))
-            errors = [p for p in problems if p.severity == "error"]
-            if errors:
-                progress.close()
-                emit(problems, "text", f"compile stopped: {len(errors)} problem(s) in the specs")
-                return 1
-            selection = _selection(args, set(repo.environments), set(model_paths))
-            build = compile_repo(
-                repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress
-            )
-            if build.problems:
-                progress.close()
-                count = len(build.problems)
-                emit(build.problems, "text", f"compile stopped: {count} rendered object(s) fail their schemas")
-                return 1
-            for path in carried_over(previous.current, build.wanted):  # check --record's, beside the output
-                build.wanted.setdefault(path, None)
-            removed = removed_models(previous.current, build.wanted)
-            if args.check:
-                progress.close()
-                return _report_check(out, previous.current, build.wanted)
-            progress.stage("write")
-            changed = update_tree(out, build.wanted, previous.current)
-            progress.close()
+            result = _compile(args, root, out, progress)
     finally:
         progress.close()
-    for folder in removed:
-        print(f"removed {out / folder}: the model is no longer in models/")
+    if result.problems:
+        emit(result.problems, "text", result.headline)
+    for line in result.lines:
+        print(line)
+    return result.code
+
+
+def _shared(root: Path, env_paths: dict[str, Path], model_paths: dict[str, Path], helm: Callable[[], Any]) -> Any:
+    """The inputs every pair shares: lock, chart, helm, and every spec file's hash."""
+    from modelplane.fingerprint import chart_hash
+    from modelplane.incremental import Shared, hash_files
+    from modelplane.registry import load_lock
+    from modelplane.render import serving
+
+    files = [*env_paths.values(), *model_paths.values()]
+    hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
+    return Shared(
+        lock=load_lock(root),
+        chart=chart_hash(serving.CHART_DIR),
+        helm=_helm_version(helm),
+        environments={_rel(p, root): hashes[_rel(p, root)] or "" for p in env_paths.values()},
+        models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
+        card_template=_card_template_hash(root),
+        config_root=root,
+    )
+
+
+def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> _Result:
+    # Rendering pulls in helm, hera and the schema bundles: the pipeline imports them only when
+    # something is to be rendered.
+    from modelplane.decisions import carried_over
+    from modelplane.incremental import models_to_load, read_previous
+    from modelplane.pipeline import compile_repo
+    from modelplane.repo import load_repo
+
+    progress.stage("read inputs")
+    env_paths, model_paths = _spec_files(root)
+    helm = _helm()
+    shared = _shared(root, env_paths, model_paths, helm)
+    previous = read_previous(out, env_paths, trust=not args.full)
+    env_files = {name: _rel(p, root) for name, p in env_paths.items()}
+    model_files = {name: _rel(p, root) for name, p in model_paths.items()}
+    load = set(model_files) if args.full else models_to_load(previous, env_files, model_files, shared)
+    progress.stage("load specs", len(load), "models")
+    repo, problems = load_repo(root, [*env_paths.values(), *(model_paths[m] for m in sorted(load))])
+    progress.advance(len(load))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
+    selection = _selection(args, set(repo.environments), set(model_paths))
+    build = compile_repo(repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress)
+    if build.problems:
+        headline = f"compile stopped: {len(build.problems)} rendered object(s) fail their schemas"
+        return _Result(1, problems=build.problems, headline=headline)
+    for path in carried_over(previous.current, build.wanted):  # check --record's, beside the output
+        build.wanted.setdefault(path, None)
+    if args.check:
+        return _check_result(out, previous.current, build.wanted)
+    removed = removed_models(previous.current, build.wanted)
+    progress.stage("write")
+    changed = update_tree(out, build.wanted, previous.current)
     written = sum(1 for text in build.wanted.values() if text is not None)
-    print(
+    lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]
+    lines.append(
         f"compiled {build.rendered + build.reused} (environment, model) pair(s) into {out}: {build.rendered} rendered,"
         f" {build.reused} unchanged; {written} file(s) written ({len(changed)} folder(s) or file(s) replaced),"
         f" {len(build.wanted)} in all"
     )
-    return 0
+    return _Result(0, lines)
 
 
-def _report_check(out: Path, current: set[str], wanted: dict[str, str | None]) -> int:
+def _check_result(out: Path, current: set[str], wanted: dict[str, str | None]) -> _Result:
     stale = stale_paths(out, current, wanted)
-    for path in stale:
-        print(f"{out / path}: stale", file=sys.stdout)
+    lines = [f"{out / path}: stale" for path in stale]
     if stale:
-        print(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
-        return 1
-    print(f"compile --check: rendered/ is current ({len(wanted)} files)")
-    return 0
+        lines.append(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
+        return _Result(1, lines)
+    return _Result(0, [f"compile --check: rendered/ is current ({len(wanted)} files)"])
 
 
 def _card_template_hash(root: Path) -> str:
@@ -176,6 +196,29 @@ def _card_template_hash(root: Path) -> str:
 
     template = root / OVERRIDE_DIR / CARD_TEMPLATE
     return sha256(template.read_bytes()) if template.is_file() else ""
+
+
+def _helm() -> Callable[[], Any]:
+    """The helm renderer, made when something is to be rendered (a no-op compile runs no helm)."""
+    from modelplane.render import serving
+
+    made: list[Any] = []
+
+    def make() -> Any:
+        if not made:
+            made.append(serving.HelmRenderer(chart_dir=serving.CHART_DIR))
+        return made[0]
+
+    return make
+
+
+def _helm_version(helm: Callable[[], Any]) -> str:
+    from modelplane.local_cache import tool_version
+
+    executable = os.environ.get("MODELPLANE_HELM") or shutil.which("helm")
+    if not executable or not os.path.isfile(executable):
+        return str(helm().version())  # the renderer says what is wrong with helm
+    return tool_version(executable, lambda: str(helm().version()))
 
 
 def _checker(crds: str | None) -> Any:

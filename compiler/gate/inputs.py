@@ -38,34 +38,44 @@ def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tu
     Argo CD would sync. No manifest means nothing rendered; a manifest that cannot be trusted
     stops the gate.
     """
-    from modelplane.build_manifest import object_refs, read_manifest, sha256
+    from modelplane.build_manifest import object_refs, read_manifest
+    from modelplane.incremental import hash_files, scan_tree
+    from modelplane.local_cache import FileHashes
 
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     manifests: dict[str, Any] = {}
+    keys = list(keys)
+    for env in sorted({env for env, _ in keys}):
+        manifest = read_manifest(rendered / env)
+        if manifest.data is None and manifest.problem != "missing":
+            raise ModelplaneError(f"{rendered / env / 'manifest.json'}: {manifest.problem}; run `modelplane compile`")
+        if manifest.data is None and (rendered / env).is_dir():
+            print(
+                f"modelplane check: note: {rendered / env} has no manifest.json, so the gate sees no rendered"
+                " objects there; run `modelplane compile`",
+                file=sys.stderr,
+            )
+        manifests[env] = manifest.models
+    # Each recorded object file's hash on disk (remembered by stat data, as compile does).
+    stats = scan_tree(rendered) if rendered.is_dir() else {}
+    recorded = [
+        (f"{env}/{o['path']}", stats[f"{env}/{o['path']}"])
+        for env, model in keys
+        for o in (manifests[env].get(model) or {}).get("outputs", [])
+        if o["objects"] and f"{env}/{o['path']}" in stats
+    ]
+    disk = FileHashes(rendered).hashes(recorded, hash_files, str(rendered), stats)
     for env, model in keys:
-        if env not in manifests:
-            manifest = read_manifest(rendered / env)
-            if manifest.data is None and manifest.problem != "missing":
-                raise ModelplaneError(
-                    f"{rendered / env / 'manifest.json'}: {manifest.problem}; run `modelplane compile`"
-                )
-            if manifest.data is None and (rendered / env).is_dir():
-                print(
-                    f"modelplane check: note: {rendered / env} has no manifest.json, so the gate sees no rendered"
-                    " objects there; run `modelplane compile`",
-                    file=sys.stderr,
-                )
-            manifests[env] = manifest.models
         objects: list[dict[str, Any]] = []
         for output in (manifests[env].get(model) or {}).get("outputs", []):
+            rel = f"{env}/{output['path']}"
             if not output["objects"]:
                 continue
-            path = rendered / env / output["path"]
-            data = path.read_bytes() if path.is_file() else b""
-            if sha256(data) == output["sha256"]:
+            if disk.get(rel) == output["sha256"]:
                 objects += output["objects"]
-            elif data:
-                objects += object_refs(o for o in parse_objects(data.decode("utf-8")) if isinstance(o, dict))
+            elif rel in stats:
+                text = (rendered / rel).read_text(encoding="utf-8")
+                objects += object_refs(o for o in parse_objects(text) if isinstance(o, dict))
         out[(env, model)] = objects
     return out
 
