@@ -17,7 +17,7 @@ from typing import Any
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import discover
-from modelplane.write import check_output_folder, output_lock, recover, unit_of, update_tree
+from modelplane.write import Content, Staging, check_output_folder, output_lock, recover, unit_of, update_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,16 +48,22 @@ def _selection(args: argparse.Namespace, envs: set[str], models: set[str]) -> An
     return Selection(set(args.env), set(args.model))
 
 
-def stale_paths(out: Path, current: set[str], wanted: dict[str, str | None]) -> list[str]:
-    """Files that differ from what compile would write, are missing, or should not be there."""
+def stale_paths(
+    out: Path, current: set[str], wanted: dict[str, Content | None], disk: dict[str, str | None]
+) -> list[str]:
+    """Files that differ from what compile would write, are missing, or should not be there
+    (`disk`: the hashes known of the files there)."""
+    from modelplane.build_manifest import sha256
+
+    def differs(path: str, content: Content) -> bool:
+        return (disk.get(path) or sha256((out / path).read_bytes())) != content.sha256
+
     stale = [p for p in current if p not in wanted]
-    for path, text in wanted.items():
-        if path not in current or (text is not None and (out / path).read_bytes() != text.encode()):
-            stale.append(path)
+    stale += [p for p, c in wanted.items() if p not in current or (c is not None and differs(p, c))]
     return sorted(stale)
 
 
-def removed_models(current: set[str], wanted: dict[str, str | None]) -> list[str]:
+def removed_models(current: set[str], wanted: dict[str, Content | None]) -> list[str]:
     """`<env>/<model>` folders the new tree no longer has."""
     if current <= wanted.keys():
         return []
@@ -156,15 +162,25 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     if errors:
         return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
     selection = _selection(args, set(repo.environments), set(model_paths))
-    build = compile_repo(repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress)
+    staging = None if args.check else Staging(out)
+    try:
+        build = compile_repo(
+            repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress, staging
+        )
+    except BaseException:
+        if staging is not None:
+            staging.discard()
+        raise
     if build.problems:
+        if staging is not None:
+            staging.discard()
         headline = f"compile stopped: {len(build.problems)} rendered object(s) fail their schemas"
         return _Result(1, problems=build.problems, headline=headline)
-    if args.check:
-        return _check_result(out, previous.current, build.wanted)
+    if staging is None:
+        return _check_result(out, previous.current, build.wanted, previous.disk)
     removed = removed_models(previous.current, build.wanted)
     progress.stage("write")
-    changed = update_tree(out, build.wanted, previous.current)
+    changed = update_tree(staging, build.wanted, previous.current)
     written = sum(1 for text in build.wanted.values() if text is not None)
     lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]
     lines.append(
@@ -175,8 +191,10 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     return _Result(0, lines)
 
 
-def _check_result(out: Path, current: set[str], wanted: dict[str, str | None]) -> _Result:
-    stale = stale_paths(out, current, wanted)
+def _check_result(
+    out: Path, current: set[str], wanted: dict[str, Content | None], disk: dict[str, str | None]
+) -> _Result:
+    stale = stale_paths(out, current, wanted, disk)
     lines = [f"{out / path}: stale" for path in stale]
     if stale:
         lines.append(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")
