@@ -199,7 +199,7 @@ def _environment(
         "compiler": {"name": "modelplane", "version": __version__, "code": compiler_code()},
         "tools": {"helm": shared.helm},
         "environments": sorted(repo.environments),
-        "sources": {repo.environments[env].doc.file: shared.environments[repo.environments[env].doc.file]},
+        "sources": shared.env_sources(repo.environments[env].doc.file),
         "inputs": env_inputs,
         "inputHash": combined(env_inputs),
         "outputs": env_outputs,

@@ -124,19 +124,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _shared(root: Path, env_paths: dict[str, Path], model_paths: dict[str, Path], helm: Callable[[], Any]) -> Any:
     """The inputs every pair shares: lock, chart, helm, and every spec file's hash."""
-    from modelplane.fingerprint import chart_hash
+    from modelplane.fingerprint import chart_hash, file_hash
     from modelplane.incremental import Shared, hash_files
-    from modelplane.registry import load_lock
+    from modelplane.registry import LOCK_FILE, load_lock
     from modelplane.render import serving
 
     files = [*env_paths.values(), *model_paths.values()]
     hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
+    lock = root / LOCK_FILE
     return Shared(
         lock=load_lock(root),
         chart=chart_hash(serving.CHART_DIR),
         helm=_helm_version(helm),
         environments={_rel(p, root): hashes[_rel(p, root)] or "" for p in env_paths.values()},
         models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
+        lock_hash=file_hash(lock) if lock.is_file() else None,
     )
 
 
