@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelplane.build_manifest import Manifest, read_manifest, sha256
-from modelplane.fingerprint import combined, pair_inputs
+from modelplane import __version__
+from modelplane.build_manifest import Manifest, canonical, read_manifest, sha256
+from modelplane.fingerprint import compiler_code
 from modelplane.local_cache import FileHashes, Stat, stat_of
-from modelplane.registry import facts_for
+from modelplane.registry import LOCK_FILE, facts_for
 
 
 def _hash_files(paths: list[str]) -> list[str | None]:
@@ -115,30 +116,44 @@ class Shared:
     models: dict[str, str]  # every model file -> its hash
     card_template: str = ""  # the config repository's own model-card template's hash ("" when none)
     config_root: Path | None = None  # where that template is looked for
+    lock_hash: str | None = None  # of modelplane.lock; None without one
 
-
-def inputs_again(record: dict[str, Any], shared: Shared) -> dict[str, str]:
-    """A recorded pair's inputs with today's registry facts, chart, compiler and helm."""
-    registry = record["registry"]
-    facts = facts_for(shared.lock, str(registry.get("name")), registry.get("version"))
-    return pair_inputs(str(record["inputs"].get("spec")), facts, shared.chart, shared.helm, shared.card_template)
+    def env_sources(self, env_file: str) -> dict[str, str]:
+        """What an environment's manifest records as read for all its pairs: its file and the lock."""
+        found = {env_file: self.environments[env_file]}
+        if self.lock_hash is not None:
+            found[LOCK_FILE] = self.lock_hash
+        return found
 
 
 def unchanged(previous: Previous, env: str, env_file: str, model: str, model_file: str, shared: Shared) -> bool:
     """The pair's recorded files are what compile would write now, judged without loading the spec:
-    its spec file, its environment's file and the set of environments are as recorded, and so is
-    every other input."""
+    its spec file, its environment's file, the lock and the set of environments are as recorded
+    (so are the resolved spec and the registry facts), and so are chart, compiler and helm."""
     data = previous.manifest(env)
     record = previous.record(env, model)
     if data is None or record is None:
         return False
-    if data.get("sources") != {env_file: shared.environments[env_file]}:
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or {k: v for k, v in sources.items() if k != LOCK_FILE} != {
+        env_file: shared.environments[env_file]
+    }:
         return False
     if data.get("environments") != sorted(Path(f).stem for f in shared.environments):
         return False
     if record["sources"] != {model_file: shared.models[model_file]}:
         return False
-    return combined(inputs_again(record, shared)) == record["inputHash"] and previous.intact(env, record["outputs"])
+    inputs = record["inputs"]
+    same_tools = (inputs.get("chart"), inputs.get("helm")) == (shared.chart, shared.helm)
+    same_compiler = (inputs.get("compiler"), inputs.get("compilerCode")) == (__version__, compiler_code())
+    if inputs.get("cardTemplate", "") != shared.card_template:  # a config repository's own card template
+        return False
+    if sources.get(LOCK_FILE) != shared.lock_hash:  # another lock: are this version's facts the same?
+        registry = record["registry"]
+        facts = facts_for(shared.lock, str(registry.get("name")), registry.get("version"))
+        if sha256(canonical(facts)) != inputs.get("registry"):
+            return False
+    return same_tools and same_compiler and previous.intact(env, record["outputs"])
 
 
 def models_to_load(

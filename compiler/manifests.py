@@ -50,10 +50,17 @@ def _core_validator(kube_version: str, api_version: str, kind: str) -> Any | Non
 
 
 @cache
-def _crd_validators(crd_dir: Path) -> dict[tuple[str, str], Any]:
+def _crd_schemas(crd_dir: Path) -> dict[tuple[str, str], Any]:
     from modelplane.render.crd_schemas import load_crd_schemas
 
-    return {key: jsonschema_rs.validator_for(schema) for key, schema in load_crd_schemas(crd_dir).items()}
+    return load_crd_schemas(crd_dir)
+
+
+@cache
+def _crd_validator(crd_dir: Path, api_version: str, kind: str) -> Any | None:
+    """Built on first use: a compile that renders a few pairs meets a few of the upstream kinds."""
+    schema = _crd_schemas(crd_dir).get((api_version, kind))
+    return None if schema is None else jsonschema_rs.validator_for(schema)
 
 
 def _where(error: Any) -> str:
@@ -64,16 +71,17 @@ class ManifestChecker:
     """Validates rendered objects; unknown kinds are reported, never passed silently."""
 
     def __init__(self, crd_dir: Path | None):
-        self.crd_validators: dict[tuple[str, str], Any] = {}
+        self.crd_root: Path | None = None
         if crd_dir is not None:
             if not crd_dir.is_dir():
                 raise ModelplaneError(f"--crds: no such folder: {crd_dir}")
-            self.crd_validators = _crd_validators(crd_dir.resolve())
+            self.crd_root = crd_dir.resolve()
+            _crd_schemas(self.crd_root)  # read (and checked) now, not at the first custom resource
         self.crd_dir = crd_dir
 
     def errors(self, obj: dict[str, Any], kube_version: str) -> list[str]:
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
-        validator = self.crd_validators.get((api_version, kind))
+        validator = _crd_validator(self.crd_root, api_version, kind) if self.crd_root is not None else None
         if validator is None:
             validator = _core_validator(kube_version, api_version, kind)
         if validator is None:

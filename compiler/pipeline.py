@@ -26,6 +26,7 @@ from modelplane.build_manifest import (
     model_texts,
     object_refs,
     output_record,
+    sha256,
 )
 from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
 from modelplane.incremental import Previous, Shared
@@ -33,7 +34,7 @@ from modelplane.problems import Problem
 from modelplane.progress import Progress
 from modelplane.registry import facts_for
 from modelplane.repo import Repo, Selection
-from modelplane.write import MARKER, MARKER_TEXT
+from modelplane.write import MARKER, MARKER_TEXT, Content, Staging
 
 if TYPE_CHECKING:
     from modelplane.manifests import ManifestChecker
@@ -47,27 +48,29 @@ PairKey = tuple[str, str]
 
 @dataclass
 class Build:
-    """Every file the output folder must hold (relative path -> new text, or None: already right)."""
+    """Every file the output folder must hold (relative path -> new content, or None: already right)."""
 
-    wanted: dict[str, str | None] = field(default_factory=dict)
+    wanted: dict[str, Content | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     rendered: int = 0  # pairs rendered
     reused: int = 0  # pairs whose files were already right
 
 
-def _keep_folder(previous: Previous, prefix: str, wanted: dict[str, str | None]) -> None:
+def _keep_folder(previous: Previous, prefix: str, wanted: dict[str, Content | None]) -> None:
     """Leave every file under `prefix` (a folder) as it is."""
     for path in previous.current:
         if path.startswith(prefix):
             wanted[path] = None
 
 
-def _put(wanted: dict[str, str | None], previous: Previous, rel: str, text: str, disk_hash: str | None) -> None:
-    """`text` at `rel`, or None when the file there already holds exactly it."""
-    from modelplane.build_manifest import sha256
+def _put(wanted: dict[str, Content | None], previous: Previous, rel: str, content: Content) -> None:
+    """`content` at `rel`, or None when the file there already holds exactly it."""
+    same = rel in previous.current and previous.disk.get(rel) == content.sha256
+    wanted[rel] = None if same else content
 
-    same = rel in previous.current and disk_hash is not None and disk_hash == sha256(text.encode())
-    wanted[rel] = None if same else text
+
+def _text(text: str) -> Content:
+    return Content(sha256(text.encode()), text)
 
 
 def _served_facts(lock: dict[str, Any], resolved: Resolved, facts: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +92,13 @@ def compile_repo(
     shared: Shared,
     models: Sequence[str] | None = None,
     progress: Progress | None = None,
+    staging: Staging | None = None,
 ) -> Build:
     """Every file of the selected environments, reusing what `previous` shows is unchanged.
 
     `models` are all the models of the repository (default: those loaded); a model that is not
-    loaded is unchanged in every environment (`incremental.models_to_load`).
+    loaded is unchanged in every environment (`incremental.models_to_load`). Rendered files are
+    written into `staging` as they are rendered (none without one: `compile --check`).
     """
     progress = progress or Progress()
     names = sorted(models if models is not None else repo.models)
@@ -140,7 +145,7 @@ def compile_repo(
     if to_render:
         from modelplane.render.runner import Runner
 
-        rendered, build.problems = Runner(helm(), checker, progress).render(to_render, inputs)
+        rendered, build.problems = Runner(helm(), checker, progress).render(to_render, inputs, staging)
         for pair in to_render:
             rendered[pair.key].record["sources"] = {
                 pair.resolved.model_file: shared.models[pair.resolved.model_file]
@@ -175,9 +180,8 @@ def _environment(
         if key in rendered:
             done = rendered[key]
             models[model] = done.record
-            disk = {o["path"]: previous.disk.get(f"{env}/{o['path']}") for o in done.record["outputs"]}
-            for path, text in done.files.items():
-                _put(wanted, previous, f"{env}/{path}", text, disk.get(path))
+            for path, content in done.files.items():
+                _put(wanted, previous, f"{env}/{path}", content)
         elif key in entries:
             record = entries[key]
             if not selection.wants(env, model):
@@ -216,7 +220,7 @@ def _environment(
         "compiler": {"name": "modelplane", "version": __version__, "code": compiler_code()},
         "tools": {"helm": shared.helm},
         "environments": sorted(repo.environments),
-        "sources": {repo.environments[env].doc.file: shared.environments[repo.environments[env].doc.file]},
+        "sources": shared.env_sources(repo.environments[env].doc.file),
         "inputs": env_inputs,
         "inputHash": combined(env_inputs),
         "outputs": env_outputs,
@@ -229,7 +233,7 @@ def _environment(
         found = previous.manifests.get(env)
         texts = model_texts(found.text) if found is not None else {}
         known = {name: (entry, texts[name]) for name, entry in (old or {}).get("models", {}).items() if name in texts}
-        _put(wanted, previous, rel, manifest_text(data, known), previous.disk.get(rel))
+        _put(wanted, previous, rel, _text(manifest_text(data, known)))
 
 
 def _root(
@@ -238,7 +242,7 @@ def _root(
     children: list[tuple[int, str, str, dict[str, Any]]],
     rendered: dict[PairKey, Rendered],
     previous: Previous,
-    wanted: dict[str, str | None],
+    wanted: dict[str, Content | None],
 ) -> dict[str, Any]:
     """Render `apps.yaml` from the children's Application texts; its manifest record."""
     from modelplane.render.argocd import Child, render_root
@@ -253,7 +257,7 @@ def _root(
     text = root.content()
     child_refs = [ref for _, _, app in sorted(refs, key=lambda r: (r[0], r[1])) for ref in app["objects"]]
     record = output_record(root.path, text.encode(), root.synced, object_refs(root.objects) + child_refs)
-    _put(wanted, previous, f"{env}/{root.path}", text, previous.disk.get(f"{env}/{root.path}"))
+    _put(wanted, previous, f"{env}/{root.path}", Content(record["sha256"], text))
     return record
 
 
@@ -261,7 +265,7 @@ def _outside(previous: Previous, selection: Selection, build: Build) -> None:
     """The marker, and with --env whatever lies outside the selected environments."""
     marker = previous.out / MARKER
     same = MARKER in previous.current and marker.read_text(encoding="utf-8") == MARKER_TEXT
-    build.wanted[MARKER] = None if same else MARKER_TEXT
+    build.wanted[MARKER] = None if same else _text(MARKER_TEXT)
     if selection.envs:
         for path in previous.current:
             if path.split("/")[0] not in selection.envs and path not in build.wanted:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelplane.problems import ModelplaneError
@@ -114,16 +115,6 @@ def unit_of(rel: str) -> str:
     return "/".join(parts[:2]) if len(parts) > 2 else rel
 
 
-def list_tree(folder: Path) -> set[str]:
-    """Every file under `folder`, as paths relative to it."""
-    found: set[str] = set()
-    for dirpath, _, names in os.walk(folder):
-        rel = os.path.relpath(dirpath, folder)
-        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        found.update(prefix + name for name in names)
-    return found
-
-
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
@@ -131,42 +122,75 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def update_tree(destination: Path, wanted: Mapping[str, str | None], current: Collection[str]) -> list[str]:
-    """Make `destination` hold exactly the files in `wanted` and return the units replaced or removed.
+@dataclass(frozen=True)
+class Content:
+    """A file of the new tree: its hash, and its text — or None when the renderer already wrote
+    it into the staging folder."""
 
-    `wanted` maps each relative path to its new text, or to None for a file that is already
-    there with the right content; `current` lists the files there now (`list_tree`). A unit is
-    replaced when one of its files changes, is added or is not wanted, and removed when none of
-    its files is wanted.
+    sha256: str
+    text: str | None = None
+
+
+class Staging:
+    """The folder beside the output where an update's new files are written before it is
+    committed; renderers may write into it directly (`write`), so a compile that renders much
+    writes as it renders, from every worker."""
+
+    def __init__(self, destination: Path):
+        self.destination = destination
+        self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
+        self.new = self.path / "new"
+
+    def write(self, rel: str, text: str) -> None:
+        target = self.new / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def update_tree(
+    staging: Staging, wanted: Mapping[str, Content | None], current: Collection[str]
+) -> list[str]:
+    """Make the staging folder's destination hold exactly the files in `wanted`; return the units
+    replaced or removed. The staging folder is gone afterwards, whatever happens.
+
+    `wanted` maps each relative path to its new content, or to None for a file that is already
+    there with the right content; `current` lists the files there now. A unit is replaced when
+    one of its files changes, is added or is not wanted, and removed when none of its files is.
     """
-    if len(wanted) == len(current) and all(text is None and p in current for p, text in wanted.items()):
-        return []  # nothing changed (the common case, decided without looking at units)
-    units = {unit_of(p) for p in wanted}
-    changed = {unit_of(p) for p, text in wanted.items() if text is not None or p not in current}
-    removed: set[str] = set()
-    for path in current:
-        if path not in wanted:
-            (changed if unit_of(path) in units else removed).add(unit_of(path))
-    if not changed and not removed:
-        return []
-    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
+    destination = staging.destination
     try:
-        new = staging / "new"
-        for path, text in wanted.items():
+        if len(wanted) == len(current) and all(c is None and p in current for p, c in wanted.items()):
+            staging.discard()
+            return []  # nothing changed (the common case, decided without looking at units)
+        units = {unit_of(p) for p in wanted}
+        changed = {unit_of(p) for p, content in wanted.items() if content is not None or p not in current}
+        removed: set[str] = set()
+        for path in current:
+            if path not in wanted:
+                (changed if unit_of(path) in units else removed).add(unit_of(path))
+        if not changed and not removed:
+            staging.discard()
+            return []
+        for path, content in wanted.items():
             if unit_of(path) not in changed:
                 continue
-            target = new / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if text is None:
+            target = staging.new / path
+            if content is not None and content.text is not None:
+                staging.write(path, content.text)
+            elif not os.path.lexists(target):  # already written by a renderer when it is there
+                if content is not None:
+                    raise FileNotFoundError(f"{target}: the renderer did not write it")
+                target.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(destination / path, target)
-            else:
-                target.write_text(text, encoding="utf-8", newline="\n")
         journal = {"replace": sorted(changed), "remove": sorted(removed)}
-        write_text_atomic(staging / JOURNAL, json.dumps(journal))  # the commit point
+        write_text_atomic(staging.path / JOURNAL, json.dumps(journal))  # the commit point
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.discard()
         raise
-    _apply(staging, destination)
+    _apply(staging.path, destination)
     return sorted(changed | removed)
 
 

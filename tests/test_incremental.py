@@ -242,3 +242,16 @@ def test_the_local_hash_cache_never_hides_an_edit(
     code, said = _compile(repo, capsys)
     assert code == 0 and _rendered(said) == 1, said
     assert path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("change", "loaded"), [(_model_edit, 1), (_lock_change, 1), (_policy_change, 0), (_environment_edit, 3)]
+)
+def test_only_the_models_that_may_have_changed_are_loaded(
+    repo: Path, capsys: pytest.CaptureFixture[str], change: Callable[[Path], None], loaded: int
+) -> None:
+    change(repo)
+    capsys.readouterr()
+    assert main(["--root", str(repo), "compile", "--crds", str(CRDS)]) == 0
+    said = f"load specs: {loaded} models" if loaded else "load specs"
+    assert f"modelplane compile: {said}\n" in capsys.readouterr().err

@@ -3,6 +3,7 @@ and models that leave. rendered/ is always wholly old or wholly new, and nothing
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,11 @@ def _leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.startswith(".rendered."))
 
 
+# The kill points count calls; compile's per-machine cache (local_cache.py) would add renames of
+# its own, so these runs have none (a cache folder that cannot be created is left unused).
+NO_CACHE = {**os.environ, "XDG_CACHE_HOME": "/proc/modelplane-no-cache"}
+
+
 def _cli(root: Path, *args: str) -> list[str]:
     # No --crds: checking custom resources against their CRDs (4 s a process) is not what these test.
     return [sys.executable, "-m", "modelplane", "--root", str(root), "compile", *args]
@@ -85,7 +91,7 @@ def test_sigkill_at_every_step_of_the_update_leaves_old_or_new(config_repo: Path
         shutil.rmtree(config_repo / "rendered", ignore_errors=True)
         shutil.copytree(ROOT / "rendered", config_repo / "rendered")
         cmd = [sys.executable, "-c", KILLER, name, str(n), when, *_cli(config_repo, *ONE)[3:]]
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=NO_CACHE)
         assert done.returncode == -9, f"{name}#{n} {when}: not killed ({done.returncode}): {done.stderr}"
         recover(config_repo / "rendered")
         state = read_tree(config_repo / "rendered")
@@ -98,7 +104,7 @@ def test_sigkill_at_every_step_of_the_update_leaves_old_or_new(config_repo: Path
 def test_a_killed_compile_is_cleaned_up_by_the_next_one(config_repo: Path) -> None:
     _change_churn(config_repo)
     cmd = [sys.executable, "-c", KILLER, "write_text", "3", "after", *_cli(config_repo, *ONE)[3:]]
-    assert subprocess.run(cmd, capture_output=True).returncode == -9
+    assert subprocess.run(cmd, capture_output=True, env=NO_CACHE).returncode == -9
     assert len(_leftovers(config_repo)) == 1, "the killed compile left its half-written staging folder"
     assert main(["--root", str(config_repo), "compile", *ONE]) == 0
     assert _leftovers(config_repo) == []

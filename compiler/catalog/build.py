@@ -19,13 +19,14 @@ from markupsafe import Markup
 
 from modelplane import __version__
 from modelplane.audit_format import decision_text, version_text, what_changed
+from modelplane.build_manifest import sha256
 from modelplane.catalog.data import Catalog, gather
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError
 from modelplane.repo import load_repo
 from modelplane.spec.model import Model
 from modelplane.templating import html_environment, render
-from modelplane.write import INPUT_FOLDERS, MARKER, list_tree, output_lock, recover, update_tree
+from modelplane.write import INPUT_FOLDERS, MARKER, Content, Staging, output_lock, recover, update_tree
 
 TEMPLATES = Path(__file__).with_name("templates")
 SITE_MARKER_TEXT = "This folder is written by `modelplane docs build`, which replaces everything in it.\n"
@@ -223,6 +224,7 @@ def build_site(root: Path, out: Path) -> int:
     with output_lock(out):
         _check_out(out, root)
         recover(out)
-        update_tree(out, files, list_tree(out))
+        current = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} if out.is_dir() else set()
+        update_tree(Staging(out), {path: Content(sha256(text.encode()), text) for path, text in files.items()}, current)
     print(f"docs build: {len(files) - 1} page(s) in {out} (open {os.path.join(out, 'index.html')})")
     return 0

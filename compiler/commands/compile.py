@@ -17,7 +17,7 @@ from typing import Any
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import discover
-from modelplane.write import check_output_folder, output_lock, recover, unit_of, update_tree
+from modelplane.write import Content, Staging, check_output_folder, output_lock, recover, unit_of, update_tree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,16 +48,22 @@ def _selection(args: argparse.Namespace, envs: set[str], models: set[str]) -> An
     return Selection(set(args.env), set(args.model))
 
 
-def stale_paths(out: Path, current: set[str], wanted: dict[str, str | None]) -> list[str]:
-    """Files that differ from what compile would write, are missing, or should not be there."""
+def stale_paths(
+    out: Path, current: set[str], wanted: dict[str, Content | None], disk: dict[str, str | None]
+) -> list[str]:
+    """Files that differ from what compile would write, are missing, or should not be there
+    (`disk`: the hashes known of the files there)."""
+    from modelplane.build_manifest import sha256
+
+    def differs(path: str, content: Content) -> bool:
+        return (disk.get(path) or sha256((out / path).read_bytes())) != content.sha256
+
     stale = [p for p in current if p not in wanted]
-    for path, text in wanted.items():
-        if path not in current or (text is not None and (out / path).read_bytes() != text.encode()):
-            stale.append(path)
+    stale += [p for p, c in wanted.items() if p not in current or (c is not None and differs(p, c))]
     return sorted(stale)
 
 
-def removed_models(current: set[str], wanted: dict[str, str | None]) -> list[str]:
+def removed_models(current: set[str], wanted: dict[str, Content | None]) -> list[str]:
     """`<env>/<model>` folders the new tree no longer has."""
     if current <= wanted.keys():
         return []
@@ -118,13 +124,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _shared(root: Path, env_paths: dict[str, Path], model_paths: dict[str, Path], helm: Callable[[], Any]) -> Any:
     """The inputs every pair shares: lock, chart, helm, and every spec file's hash."""
-    from modelplane.fingerprint import chart_hash
+    from modelplane.fingerprint import chart_hash, file_hash
     from modelplane.incremental import Shared, hash_files
-    from modelplane.registry import load_lock
+    from modelplane.registry import LOCK_FILE, load_lock
     from modelplane.render import serving
 
     files = [*env_paths.values(), *model_paths.values()]
     hashes = dict(zip((_rel(p, root) for p in files), hash_files(files), strict=True))
+    lock = root / LOCK_FILE
     return Shared(
         lock=load_lock(root),
         chart=chart_hash(serving.CHART_DIR),
@@ -133,6 +140,7 @@ def _shared(root: Path, env_paths: dict[str, Path], model_paths: dict[str, Path]
         models={_rel(p, root): hashes[_rel(p, root)] or "" for p in model_paths.values()},
         card_template=_card_template_hash(root),
         config_root=root,
+        lock_hash=file_hash(lock) if lock.is_file() else None,
     )
 
 
@@ -159,17 +167,27 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     if errors:
         return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
     selection = _selection(args, set(repo.environments), set(model_paths))
-    build = compile_repo(repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress)
+    staging = None if args.check else Staging(out)
+    try:
+        build = compile_repo(
+            repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress, staging
+        )
+    except BaseException:
+        if staging is not None:
+            staging.discard()
+        raise
     if build.problems:
+        if staging is not None:
+            staging.discard()
         headline = f"compile stopped: {len(build.problems)} rendered object(s) fail their schemas"
         return _Result(1, problems=build.problems, headline=headline)
     for path in carried_over(previous.current, build.wanted):  # check --record's, beside the output
         build.wanted.setdefault(path, None)
-    if args.check:
-        return _check_result(out, previous.current, build.wanted)
+    if staging is None:
+        return _check_result(out, previous.current, build.wanted, previous.disk)
     removed = removed_models(previous.current, build.wanted)
     progress.stage("write")
-    changed = update_tree(out, build.wanted, previous.current)
+    changed = update_tree(staging, build.wanted, previous.current)
     written = sum(1 for text in build.wanted.values() if text is not None)
     lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]
     lines.append(
@@ -180,8 +198,10 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     return _Result(0, lines)
 
 
-def _check_result(out: Path, current: set[str], wanted: dict[str, str | None]) -> _Result:
-    stale = stale_paths(out, current, wanted)
+def _check_result(
+    out: Path, current: set[str], wanted: dict[str, Content | None], disk: dict[str, str | None]
+) -> _Result:
+    stale = stale_paths(out, current, wanted, disk)
     lines = [f"{out / path}: stale" for path in stale]
     if stale:
         lines.append(f"compile --check: {len(stale)} file(s) differ; run `modelplane compile` and commit rendered/")

@@ -1,4 +1,4 @@
-"""Render pairs with every target: each output's text, its manifest record and schema problems.
+"""Render pairs with every target: each output's file, its manifest record and schema problems.
 
 With many pairs the work runs in forked worker processes, one per core, each taking a share of
 the pairs at a time and sending back text and records (the pairs themselves are inherited, never
@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from modelplane.render.argocd import render_application, sync_wave
 from modelplane.render.base import Output
 from modelplane.render.targets import Pair, PairKey, Target, targets
 from modelplane.resolve import Resolved
+from modelplane.write import Content, Staging
 
 if TYPE_CHECKING:
     from modelplane.manifests import ManifestChecker
@@ -35,10 +37,10 @@ SHARES_PER_WORKER = 4  # more shares: finer progress; fewer: fewer helm processe
 
 @dataclass
 class Rendered:
-    """A rendered pair: its manifest entry, its files' text, its Application's text."""
+    """A rendered pair: its manifest entry, its files (path -> content) and its Application's text."""
 
     record: dict[str, Any]
-    files: dict[str, str]
+    files: dict[str, Content]
     application: str
 
 
@@ -46,16 +48,18 @@ class Rendered:
 class _Done:
     """What a pair's targets gave, short of delivery."""
 
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Content] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
     synced: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # kept only where asked (the Application)
 
     def add(self, other: _Done) -> None:
         self.files.update(other.files)
         self.records += other.records
         self.synced += other.synced
         self.problems += other.problems
+        self.texts.update(other.texts)
 
 
 def check_objects(
@@ -79,31 +83,38 @@ def check_objects(
     return problems
 
 
-def finish(pair: Pair, outputs: Sequence[Output], checker: ManifestChecker) -> _Done:
-    """Each output's text and manifest record, and the objects' schema problems; the objects are
-    let go after this."""
+def finish(
+    pair: Pair, outputs: Sequence[Output], checker: ManifestChecker, staging: Staging | None, keep: bool = False
+) -> _Done:
+    """Each output's manifest record, and the objects' schema problems; each file is written into
+    `staging` (when compile writes), its text kept with `keep`. The objects are let go after this."""
     env, model = pair.key
     done = _Done(problems=check_objects(outputs, pair.resolved, checker, f"{env}/{model}"))
     for output in outputs:
         text = output.content()
         path = f"{model}/{output.path}"
-        done.files[path] = text
-        done.records.append(output_record(path, text.encode(), output.synced, object_refs(output.objects)))
+        record = output_record(path, text.encode(), output.synced, object_refs(output.objects))
+        done.records.append(record)
+        if staging is not None:
+            staging.write(f"{env}/{path}", text)
+        done.files[path] = Content(record["sha256"])
+        if keep:
+            done.texts[path] = text
         if output.synced:
             done.synced.append(output.path)
     return done
 
 
 # The work of the forked workers, inherited from the parent when the pool starts.
-_WORK: tuple[list[Target], Sequence[Pair], ManifestChecker] | None = None
+_WORK: tuple[list[Target], Sequence[Pair], ManifestChecker, Staging | None] | None = None
 
 
 def _share(bounds: tuple[int, int]) -> list[tuple[PairKey, _Done]]:
     assert _WORK is not None
-    every, pairs, checker = _WORK
+    every, pairs, checker, staging = _WORK
     share = pairs[bounds[0] : bounds[1]]
     results = [t.render(share) for t in every]
-    return [(p.key, finish(p, [o for r in results for o in r[p.key]], checker)) for p in share]
+    return [(p.key, finish(p, [o for r in results for o in r[p.key]], checker, staging)) for p in share]
 
 
 def _workers(count: int) -> int:
@@ -122,38 +133,48 @@ class Runner:
         self.checker_factory = checker
         self.progress = progress
 
-    def _shares(self, pairs: Sequence[Pair], checker: ManifestChecker) -> dict[PairKey, _Done]:
+    def _shares(self, pairs: Sequence[Pair], checker: ManifestChecker, staging: Staging | None) -> dict[
+        PairKey, _Done
+    ]:
         global _WORK
         workers = _workers(len(pairs))
         size = -(-len(pairs) // (workers * SHARES_PER_WORKER)) if workers else len(pairs)
         bounds = [(start, min(start + size, len(pairs))) for start in range(0, len(pairs), size)]
         done: dict[PairKey, _Done] = {}
-        _WORK = (self.targets, pairs, checker)
-        pool = multiprocessing.get_context("fork").Pool(workers) if workers else None
+        _WORK = (self.targets, pairs, checker, staging)
         try:
-            shares = pool.imap(_share, bounds) if pool is not None else map(_share, bounds)
-            for (start, end), results in zip(bounds, shares, strict=True):
-                done.update(results)
-                self.progress.advance(end - start)
+            if not workers:
+                for (start, end), results in zip(bounds, map(_share, bounds), strict=True):
+                    done.update(results)
+                    self.progress.advance(end - start)
+                return done
+            # A worker that dies (killed, out of memory) breaks the pool: an error, never a hang.
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            try:
+                for (start, end), results in zip(bounds, pool.map(_share, bounds), strict=True):
+                    done.update(results)
+                    self.progress.advance(end - start)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # no worker writes on after this returns
+                raise
+            pool.shutdown()
+            return done
         finally:
-            if pool is not None:
-                pool.terminate()  # every share is back by now, or something failed
-                pool.join()
             _WORK = None
-        return done
 
     def render(
-        self, pairs: Sequence[Pair], inputs: dict[PairKey, dict[str, str]]
+        self, pairs: Sequence[Pair], inputs: dict[PairKey, dict[str, str]], staging: Staging | None
     ) -> tuple[dict[PairKey, Rendered], list[Problem]]:
+        """Every pair's files (written into `staging` when given) and manifest entry."""
         checker = self.checker_factory()
         self.progress.stage("render", len(pairs))
-        done = self._shares(pairs, checker)
+        done = self._shares(pairs, checker, staging)
         out = {}
         problems: list[Problem] = []
         for pair in pairs:
             got = done[pair.key]
             application = render_application(pair.resolved, sorted(got.synced))
-            got.add(finish(pair, [application], checker))
+            got.add(finish(pair, [application], checker, staging, keep=True))
             problems += got.problems
             app_path = f"{pair.key[1]}/{application.path}"
             record: dict[str, Any] = {
@@ -165,5 +186,5 @@ class Runner:
                 "application": app_path,
                 "outputs": sorted(got.records, key=lambda r: r["path"]),
             }
-            out[pair.key] = Rendered(record, got.files, got.files[app_path])
+            out[pair.key] = Rendered(record, got.files, got.texts[app_path])
         return out, problems
