@@ -1,6 +1,7 @@
 """This machine's cache (`$XDG_CACHE_HOME/modelplane`, else `~/.cache/modelplane`): derived data
 that is slow to compute and cheap to check, never an input. Losing it costs time, never
-correctness; a cache that cannot be read or written is ignored.
+correctness; a cache that cannot be read or written is ignored. Only the most recently used
+files of each kind are kept (`KEEP`).
 
 - Content hashes of output files, remembered by their stat data (inode, size, modification and
   change times), as git's index does: a file whose stat data changed is hashed again. An entry
@@ -24,6 +25,7 @@ from typing import Any
 from modelplane import __version__
 
 SETTLED_NS = 3_000_000_000  # a file changed this recently is hashed again next time
+KEEP = {"hashes": 32, "crd-schemas": 4, "tool": 8}  # files of each kind kept, the most recently used
 
 
 def cache_dir() -> Path:
@@ -43,10 +45,25 @@ def _write(path: Path, data: Any) -> None:
 
     with contextlib.suppress(OSError):  # a read-only home: the cache only saves time
         write_text_atomic(path, json.dumps(data, separators=(",", ":")))
+        _prune(path.name.rsplit("-", 1)[0])
 
 
 def _name(kind: str, key: str) -> Path:
     return cache_dir() / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+def _used(path: Path) -> None:
+    """Mark a cache file as used now (what `_prune` keeps), as reading it does not."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _prune(kind: str) -> None:
+    """Forget all but the most recently used files of one kind (one per output folder, say)."""
+    with contextlib.suppress(OSError):
+        files = sorted(cache_dir().glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in files[KEEP[kind] :]:
+            stale.unlink(missing_ok=True)
 
 
 Stat = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
@@ -62,6 +79,8 @@ class FileHashes:
     def __init__(self, folder: Path):
         self.path = _name("hashes", os.fspath(folder.resolve()))
         data = _read(self.path)
+        if data is not None:
+            _used(self.path)
         self.entries: dict[str, list[Any]] = data if isinstance(data, dict) else {}
 
     def hashes(
@@ -106,6 +125,7 @@ def crd_schemas(
     path = _name("crd-schemas", digest.hexdigest())
     cached = _read(path)
     if isinstance(cached, list):
+        _used(path)
         return {(api, kind): schema for api, kind, schema in cached}
     schemas = parse()
     _write(path, [[api, kind, schema] for (api, kind), schema in sorted(schemas.items())])
@@ -119,6 +139,7 @@ def tool_version(executable: str, ask: Callable[[], str]) -> str:
     path = _name("tool", f"{real}\0{info.st_size}\0{info.st_mtime_ns}")
     cached = _read(path)
     if isinstance(cached, str) and cached:
+        _used(path)
         return cached
     version = ask()
     if version and version != "unknown":

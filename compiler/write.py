@@ -140,10 +140,13 @@ class Staging:
         self.destination = destination
         self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
         self.new = self.path / "new"
+        self._folders: set[Path] = set()  # made already (by this process)
 
     def write(self, rel: str, text: str) -> None:
         target = self.new / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         target.write_text(text, encoding="utf-8", newline="\n")
 
     def discard(self) -> None:

@@ -255,3 +255,23 @@ def test_only_the_models_that_may_have_changed_are_loaded(
     assert main(["--root", str(repo), "compile", "--crds", str(CRDS)]) == 0
     said = f"load specs: {loaded} models" if loaded else "load specs"
     assert f"modelplane compile: {said}\n" in capsys.readouterr().err
+
+
+def test_check_full_catches_a_file_forged_together_with_its_manifest(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The documented limit of trusting manifests: `--check --full` trusts none of them."""
+    import hashlib
+
+    path = repo / "rendered/prod/churn/serving.yaml"
+    forged = path.read_text().replace("ClusterIP", "NodePort", 1)
+    path.write_text(forged)
+    manifest = repo / "rendered/prod/manifest.json"
+    data = json.loads(manifest.read_text())
+    for output in data["models"]["churn"]["outputs"]:
+        if output["path"] == "churn/serving.yaml":
+            output["sha256"] = "sha256:" + hashlib.sha256(forged.encode()).hexdigest()
+    manifest.write_text(manifest_text(data))
+    assert _compile(repo, capsys, "--check")[0] == 0
+    code, said = _compile(repo, capsys, "--check", "--full")
+    assert code == 1 and "rendered/prod/churn/serving.yaml: stale" in said

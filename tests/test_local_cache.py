@@ -1,0 +1,49 @@
+"""The per-machine cache: hashes by stat data, kept for the most recently used folders only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from modelplane import local_cache
+from modelplane.incremental import hash_files, scan_tree
+
+
+def _hashes(folder: Path) -> dict[str, str | None]:
+    stats = scan_tree(folder)
+    return local_cache.FileHashes(folder).hashes(sorted(stats.items()), hash_files, os.fspath(folder), stats)
+
+
+def test_hashes_come_back_from_the_cache_and_old_folders_are_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(local_cache, "SETTLED_NS", 0)
+    folders = []
+    for i in range(local_cache.KEEP["hashes"] + 8):
+        folder = tmp_path / f"out{i}"
+        folder.mkdir()
+        (folder / "a.yaml").write_text(f"a: {i}\n")
+        folders.append(folder)
+        first = _hashes(folder)
+        read: list[str] = []
+
+        def hashing(paths: list[str], read: list[str] = read) -> list[str | None]:
+            read.extend(paths)
+            return hash_files(paths)
+
+        stats = scan_tree(folder)
+        again = local_cache.FileHashes(folder).hashes(sorted(stats.items()), hashing, os.fspath(folder), stats)
+        assert again == first and read == [], "the second time nothing is read"
+    kept = sorted((tmp_path / "cache/modelplane").glob("hashes-*.json"))
+    assert len(kept) == local_cache.KEEP["hashes"]
+    assert local_cache.FileHashes(folders[-1]).entries, "the most recent folder is kept"
+    assert not local_cache.FileHashes(folders[0]).entries, "the oldest is forgotten"
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/modelplane-no-cache")
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    assert list(_hashes(tmp_path).values())[0] is not None
