@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane import __version__
-from modelplane.gate.opa import ENGINE_REGO
+from modelplane.gate.packages import ENGINE_REGO
 from modelplane.gate.results import CheckReport, Finding
 from modelplane.loader import parse_text
 from modelplane.records import folder_digest, mapping, outputs_digest, sha256

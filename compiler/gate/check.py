@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.gate.inputs import build_input, locate, rendered_objects
-from modelplane.gate.opa import ENGINE_REGO, Engine, local_server, opa_binary, rule_annotations
-from modelplane.gate.packages import LEVELS, PolicyPackage, policy_packages
+from modelplane.gate.opa import Engine, local_server, opa_binary, rule_annotations
+from modelplane.gate.packages import ENGINE_REGO, LEVELS, PolicyPackage, policy_packages
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
 from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers

@@ -19,12 +19,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
-from opa_client import OpaClient
 
-from modelplane.gate.packages import ENGINE_PACKAGE
+from modelplane.gate.packages import ENGINE_PACKAGE, ENGINE_REGO
 from modelplane.problems import ModelplaneError
-
-ENGINE_REGO = Path(__file__).with_name("engine.rego")
 
 POLICY_ID_PREFIX = "modelplane"
 
@@ -95,6 +92,8 @@ class Engine:
         self.timeout = timeout
         self.token = token
         self.uploaded_files: dict[str, str] = {}  # policy id -> the file as the user names it
+        from opa_client import OpaClient  # imports aiohttp: only when a server is used
+
         self.client = OpaClient(
             host=parsed.hostname, port=port, ssl=parsed.scheme == "https", timeout=timeout, retries=0, token=token
         )

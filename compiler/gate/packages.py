@@ -16,6 +16,7 @@ from modelplane.problems import ModelplaneError
 
 ROOT_PACKAGE = "modelplane"
 ENGINE_PACKAGE = "modelplane_engine"
+ENGINE_REGO = Path(__file__).with_name("engine.rego")  # the driver module, uploaded beside the policies
 MAX_DEPTH = 5  # engine.rego has one direct reference per depth, up to this one
 LEVELS = ("deny", "warn")
 _PACKAGE = re.compile(r"^package[ \t]+(\S+)[ \t]*(?:#.*)?$", re.MULTILINE)
