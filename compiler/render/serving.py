@@ -256,7 +256,7 @@ class HelmRenderer:
         out, at = [], 0
         for values in per_pair:
             docs = [d for batch in batches[at : at + len(values)] for d in batch]
-            out.append(sorted((sort_keys(d) for d in docs), key=_order))
+            out.append(sorted(docs, key=_order))  # JSON from helm: keys already sorted
             at += len(values)
         return out
 
