@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -33,7 +33,14 @@ MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
 _VALUE_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's composer without PyYAML's implicit resolvers: every plain scalar comes out
+    tagged as a string and `resolve_plain` gives it its YAML 1.2 value (PyYAML's YAML 1.1
+    guesses were thrown away anyway, and cost a Python call per scalar)."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}
 
 # YAML 1.2 core schema, for plain (unquoted) scalars.
 _NULL = re.compile(r"^(~|null|Null|NULL|)$")
@@ -55,8 +62,7 @@ _PLAIN_TAGS = {
 }
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):  # a tuple: the loader makes one for every key and value
     file: str
     line: int  # 1-based
     col: int  # 1-based
@@ -173,7 +179,9 @@ class _Builder:
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == "tag:yaml.org,2002:merge" or (
+                isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
+            ):
                 raise self._fail(key_node, path, "YAML merge keys (<<) are not supported", "write the keys out")
             if not isinstance(key_node, ScalarNode) or key_node.tag not in (
                 "tag:yaml.org,2002:str",

@@ -39,6 +39,15 @@ class Resolved:
         return (self.env.metadata.name, self.model.metadata.name)
 
 
+def _copy(value: Any) -> Any:
+    """A copy of parsed YAML data (dicts, lists and scalars): `copy.deepcopy` at a fraction of its cost."""
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value if type(value) in (str, int, float, bool, type(None)) else copy.deepcopy(value)
+
+
 def deep_merge(base: Any, over: Any) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
@@ -48,9 +57,9 @@ def deep_merge(base: Any, over: Any) -> Any:
             elif key in out:
                 out[key] = deep_merge(out[key], value)
             else:
-                out[key] = copy.deepcopy(value)
+                out[key] = _copy(value)
         return out
-    return copy.deepcopy(over)
+    return _copy(over)
 
 
 def check_layer(layer: Any, source: SourceMap, prefix: tuple[str | int, ...], what: str) -> list[Problem]:

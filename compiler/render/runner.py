@@ -9,6 +9,7 @@ Application, which syncs exactly the outputs that say `synced`.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -148,6 +149,9 @@ class Runner:
                     done.update(results)
                     self.progress.advance(end - start)
                 return done
+            # The workers inherit the loaded specs: frozen, the collector neither scans them nor
+            # touches their pages (which would copy every page into every worker).
+            gc.freeze()
             # A worker that dies (killed, out of memory) breaks the pool: an error, never a hang.
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             try:
@@ -161,6 +165,7 @@ class Runner:
             return done
         finally:
             _WORK = None
+            gc.unfreeze()
 
     def render(
         self, pairs: Sequence[Pair], inputs: dict[PairKey, dict[str, str]], staging: Staging | None

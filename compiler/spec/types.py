@@ -6,6 +6,7 @@ Numbers are accepted where people naturally write them (`cpu: 1`) and kept as te
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -132,12 +133,18 @@ def _check_cron(value: Any) -> str:
         raise ValueError("expected a cron schedule (a string such as '0 2 * * *')")
     if value in _CRON_DESCRIPTORS:
         return value
-    if len(value.split()) != 5 or not croniter.is_valid(value):
+    if len(value.split()) != 5 or not _valid_cron(value):
         raise ValueError(
             f"'{value}' is not a cron schedule: use five fields (minute hour day month weekday)"
             " like '0 2 * * *', or @daily / @hourly"
         )
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_cron(schedule: str) -> bool:
+    """croniter's check, remembered: every model is validated once per environment, and most share schedules."""
+    return bool(croniter.is_valid(schedule))
 
 
 def _check_duration(value: Any) -> str:
