@@ -10,6 +10,7 @@ there is already right; writing it is `write.py`'s job.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +39,10 @@ from modelplane.write import MARKER, MARKER_TEXT, Content, Staging
 
 if TYPE_CHECKING:
     from modelplane.manifests import ManifestChecker
-    from modelplane.render.runner import Rendered
+    from modelplane.render.runner import Rendered, Runner
     from modelplane.render.serving import HelmRenderer
     from modelplane.render.targets import Pair
+    from modelplane.repo import StreamingLoad
     from modelplane.resolve import Resolved
 
 PairKey = tuple[str, str]
@@ -83,6 +85,182 @@ def _served_facts(lock: dict[str, Any], resolved: Resolved, facts: dict[str, Any
     return {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
 
 
+@dataclass
+class Share:
+    """What one share of the models added to a compile: the unit a worker process sends back."""
+
+    loaded: list[str] = field(default_factory=list)  # the models it loaded
+    entries: dict[PairKey, dict[str, Any] | None] = field(default_factory=dict)  # reused records; None: rendered
+    inputs: dict[PairKey, dict[str, str]] = field(default_factory=dict)
+    binding: dict[PairKey, list[Problem]] = field(default_factory=dict)
+    rendered: dict[PairKey, Rendered] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # rendered objects that fail their schemas
+    load_problems: list[Problem] = field(default_factory=list)
+
+
+class Compilation:
+    """A compile fed a share of models at a time (`add`, or `run` to load and render shares in
+    worker processes); `finish` gives the build. `compile_repo` is the whole of it at once."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        selection: Selection,
+        helm: Callable[[], HelmRenderer],
+        checker: Callable[[], ManifestChecker],
+        previous: Previous,
+        shared: Shared,
+        models: Sequence[str],
+        progress: Progress,
+        staging: Staging | None,
+    ):
+        """`models` are all the models of the repository; a model never added is unchanged."""
+        self.repo, self.selection, self.previous, self.shared = repo, selection, previous, shared
+        self.helm, self.checker, self.progress, self.staging = helm, checker, progress, staging
+        self.names = sorted(models)
+        self.envs = [e for e in repo.env_order() if not selection.envs or e in selection.envs]
+        self.env_hashes = {e: environment_hash(repo.env(e), repo.environments[e].doc.file) for e in self.envs}
+        self.done = Share()
+        self.runner: Runner | None = None
+
+    def _plan_and_render(self, loaded: Sequence[str]) -> Share:
+        """Plan the pairs of these models (loaded into the repository now); render the changed ones."""
+        shared, previous = self.shared, self.previous
+        out = Share(loaded=list(loaded))
+        pairs: list[Pair] = []
+        for env in self.envs:
+            for model in loaded:
+                key = (env, model)
+                resolved = self.repo.resolved.get(key)
+                if not self.selection.wants(env, model) or resolved is None:
+                    continue
+                facts = facts_for(shared.lock, resolved.model.registry.name, resolved.model.registry.version)
+                out.binding[key] = binding_problems(resolved, facts)
+                out.inputs[key] = pair_inputs(
+                    spec_hash(resolved, self.env_hashes[env]),
+                    _served_facts(shared.lock, resolved, facts),
+                    shared.chart,
+                    shared.helm,
+                    shared.card_template,
+                )
+                record = previous.record(env, model)
+                source = {resolved.model_file: shared.models[resolved.model_file]}
+                if (
+                    record is not None
+                    and record["inputHash"] == combined(out.inputs[key])
+                    and previous.intact(env, record["outputs"])
+                ):
+                    out.entries[key] = {**record, "sources": source}
+                    continue
+                from modelplane.render.targets import Pair  # the renderers' imports cost a second: only when needed
+
+                out.entries[key] = None
+                pairs.append(Pair(resolved, facts, shared.lock, shared.config_root))
+        if pairs:
+            if self.runner is None:
+                from modelplane.render.runner import Runner
+
+                self.runner = Runner(self.helm(), self.checker, self.progress)
+            out.rendered, out.problems = self.runner.render(pairs, out.inputs, self.staging)
+            for pair in pairs:
+                out.rendered[pair.key].record["sources"] = {
+                    pair.resolved.model_file: shared.models[pair.resolved.model_file]
+                }
+        return out
+
+    def _merge(self, share: Share) -> None:
+        done = self.done
+        done.loaded += share.loaded
+        done.entries.update(share.entries)
+        done.inputs.update(share.inputs)
+        done.binding.update(share.binding)
+        done.rendered.update(share.rendered)
+        done.problems += share.problems
+        self.progress.advance(len(share.loaded))
+
+    def add(self, loaded: Sequence[str]) -> None:
+        """Plan and render the pairs of these models, here."""
+        self._merge(self._plan_and_render(loaded))
+
+    def run(self, loader: StreamingLoad, shares: list[list[Path]], workers: int) -> None:
+        """Load each share of model files into `loader` and plan and render its pairs, in
+        `workers` forked processes (none: here), until a share's specs have errors.
+
+        Each worker loads its shares itself, so loading spreads over the cores as rendering
+        does; what it sends back is records and problems, never the loaded specs.
+        """
+        global _WORK
+        self.progress.stage("load and render", sum(len(files) for files in shares), "models")
+        if not workers:
+            for files in shares:
+                self.add(loader.add(files))
+                if loader.has_errors:
+                    return
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _WORK = (self, loader)
+        # Frozen, the collector neither scans what the workers inherit nor touches its pages
+        # (which would copy every page into every worker).
+        gc.freeze()
+        # A worker that dies (killed, out of memory) breaks the pool: an error, never a hang.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            for share in pool.map(_load_and_render, shares):
+                loader.problems += share.load_problems
+                self._merge(share)
+                if loader.has_errors:
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # no worker writes on after this returns
+            _WORK = None
+            gc.unfreeze()
+
+    def finish(self) -> Build:
+        """The build: every file of the selected environments."""
+        done, build = self.done, Build()
+        loaded = set(done.loaded)
+        entries = dict(done.entries)
+        for env in self.envs:
+            for model in self.names:
+                key = (env, model)
+                if key in entries:
+                    continue
+                record = self.previous.record(env, model)
+                if not self.selection.wants(env, model):  # left as it is; in the manifest if its files are whole
+                    whole = record is not None and self.previous.intact(env, record["outputs"])
+                    entries[key] = record if whole else None
+                elif model not in loaded:  # not loaded: unchanged (`incremental.models_to_load`)
+                    entries[key] = record
+        binding = [p for env in self.envs for m in self.names for p in done.binding.get((env, m), [])]
+        build.problems = binding + done.problems
+        build.rendered = len(done.rendered)
+        self.progress.stage("manifests")
+        for env in self.envs:
+            _environment(
+                self.repo, env, self.names, self.selection, self.previous, self.shared, self.env_hashes[env],
+                entries, done.rendered, build,
+            )
+        _outside(self.previous, self.selection, build)
+        return build
+
+
+# What the forked workers of `Compilation.run` inherit: the compile and the loader.
+_WORK: tuple[Compilation, StreamingLoad] | None = None
+
+
+def _load_and_render(files: list[Path]) -> Share:
+    assert _WORK is not None
+    compilation, loader = _WORK
+    before = len(loader.problems)
+    added = loader.add(files)
+    problems = loader.problems[before:]
+    share = Share() if any(p.severity == "error" for p in problems) else compilation._plan_and_render(added)
+    share.load_problems = problems
+    return share
+
+
 def compile_repo(
     repo: Repo,
     selection: Selection,
@@ -94,69 +272,17 @@ def compile_repo(
     progress: Progress | None = None,
     staging: Staging | None = None,
 ) -> Build:
-    """Every file of the selected environments, reusing what `previous` shows is unchanged.
+    """Every file of the selected environments, reusing what `previous` shows is unchanged,
+    rendered in this process from a repository loaded whole.
 
     `models` are all the models of the repository (default: those loaded); a model that is not
     loaded is unchanged in every environment (`incremental.models_to_load`). Rendered files are
     written into `staging` as they are rendered (none without one: `compile --check`).
     """
-    progress = progress or Progress()
     names = sorted(models if models is not None else repo.models)
-    envs = [e for e in repo.env_order() if not selection.envs or e in selection.envs]
-    build = Build()
-    env_hashes = {e: environment_hash(repo.env(e), repo.environments[e].doc.file) for e in envs}
-    to_render: list[Pair] = []
-    inputs: dict[PairKey, dict[str, str]] = {}
-    entries: dict[PairKey, dict[str, Any] | None] = {}  # reused or kept records; None: to render
-    binding: list[Problem] = []
-    for env in envs:
-        for model in names:
-            key = (env, model)
-            record = previous.record(env, model)
-            resolved = repo.resolved.get(key)
-            if not selection.wants(env, model):  # left as it is; in the manifest if its files are whole
-                entries[key] = record if record is not None and previous.intact(env, record["outputs"]) else None
-                continue
-            if resolved is None:  # not loaded: unchanged (`incremental.models_to_load`)
-                entries[key] = record
-                continue
-            facts = facts_for(shared.lock, resolved.model.registry.name, resolved.model.registry.version)
-            binding += binding_problems(resolved, facts)
-            inputs[key] = pair_inputs(
-                spec_hash(resolved, env_hashes[env]),
-                _served_facts(shared.lock, resolved, facts),
-                shared.chart,
-                shared.helm,
-                shared.card_template,
-            )
-            source = {resolved.model_file: shared.models[resolved.model_file]}
-            if (
-                record is not None
-                and record["inputHash"] == combined(inputs[key])
-                and previous.intact(env, record["outputs"])
-            ):
-                entries[key] = {**record, "sources": source}
-                continue
-            from modelplane.render.targets import Pair  # the renderers' imports cost a second: only when needed
-
-            entries[key] = None
-            to_render.append(Pair(resolved, facts, shared.lock, shared.config_root))
-    rendered: dict[PairKey, Rendered] = {}
-    if to_render:
-        from modelplane.render.runner import Runner
-
-        rendered, build.problems = Runner(helm(), checker, progress).render(to_render, inputs, staging)
-        for pair in to_render:
-            rendered[pair.key].record["sources"] = {
-                pair.resolved.model_file: shared.models[pair.resolved.model_file]
-            }
-    build.problems = binding + build.problems
-    build.rendered = len(rendered)
-    progress.stage("manifests")
-    for env in envs:
-        _environment(repo, env, names, selection, previous, shared, env_hashes[env], entries, rendered, build)
-    _outside(previous, selection, build)
-    return build
+    compilation = Compilation(repo, selection, helm, checker, previous, shared, names, progress or Progress(), staging)
+    compilation.add(sorted(repo.models))
+    return compilation.finish()
 
 
 def _environment(

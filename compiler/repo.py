@@ -271,9 +271,10 @@ def _check_promotions(repo: Repo) -> list[Problem]:
     return problems
 
 
-def _check_override_names(repo: Repo) -> list[Problem]:
+def _check_override_names(repo: Repo, names: Iterable[str]) -> list[Problem]:
     problems = []
-    for loaded in repo.models.values():
+    for name in names:
+        loaded = repo.models[name]
         for env_name in loaded.doc.data.get("environments") or {}:
             if env_name not in repo.environments and env_name not in repo.invalid_envs:
                 problems.append(
@@ -287,12 +288,11 @@ def _check_override_names(repo: Repo) -> list[Problem]:
     return problems
 
 
-def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[Problem]]:
-    """Load every spec under `root` (or the given files), check it, and resolve each (model, env)."""
-    repo = Repo(root=root)
-    found_files, problems = discover_all(root)
-    for path in files if files is not None else found_files:
-        doc, found = load_yaml(path, _display(path, root))
+def _load_files(repo: Repo, paths: Iterable[Path]) -> list[Problem]:
+    """Parse and check each file, and put its spec in the repository's table for its kind."""
+    problems: list[Problem] = []
+    for path in paths:
+        doc, found = load_yaml(path, _display(path, repo.root))
         problems += found
         spec = None
         if doc is not None:
@@ -302,7 +302,7 @@ def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[P
             if path.parent.name == "environments":
                 repo.invalid_envs.add(path.stem)
             continue
-        problems += _expected_name(doc, spec, root)
+        problems += _expected_name(doc, spec, repo.root)
         table = repo.models if isinstance(spec, Model) else repo.environments
         name = spec.metadata.name  # type: ignore[attr-defined]
         if name in table:
@@ -313,14 +313,57 @@ def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[P
             )
             continue
         table[name] = Loaded(doc, spec)
+    return problems
 
-    problems += _check_promotions(repo)
-    problems += _check_override_names(repo)
-    for model_name, loaded in sorted(repo.models.items()):
+
+def _resolve_models(repo: Repo, names: Iterable[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    for model_name in sorted(names):
+        loaded = repo.models[model_name]
         for env_name in sorted(repo.environments):
             env_loaded = repo.environments[env_name]
             resolved, found = resolve(loaded.doc, env_loaded.doc, repo.env(env_name))
             problems += found
             if resolved is not None:
                 repo.resolved[(env_name, model_name)] = resolved
+    return problems
+
+
+def load_repo(root: Path, files: list[Path] | None = None) -> tuple[Repo, list[Problem]]:
+    """Load every spec under `root` (or the given files), check it, and resolve each (model, env)."""
+    repo = Repo(root=root)
+    found_files, problems = discover_all(root)
+    problems += _load_files(repo, files if files is not None else found_files)
+    problems += _check_promotions(repo)
+    problems += _check_override_names(repo, sorted(repo.models))
+    problems += _resolve_models(repo, repo.models)
     return repo, sort_problems(problems)
+
+
+class StreamingLoad:
+    """`load_repo` a share of the models at a time, for a command that starts work on the first
+    share while it reads the next: the environments first, then `add` model files.
+
+    Every problem `load_repo` finds for the same files is found here too, but in another order
+    and, when a model file is not a model, not always the same ones: a command that finds an
+    error reports what `load_repo` says (`problems`' caller loads again, which is rare).
+    """
+
+    def __init__(self, root: Path, env_files: list[Path]):
+        self.repo = Repo(root=root)
+        _, self.problems = discover_all(root)
+        self.problems += _load_files(self.repo, env_files)
+        self.problems += _check_promotions(self.repo)
+
+    def add(self, model_files: list[Path]) -> list[str]:
+        """Load these model files; the names of the models they added."""
+        before = set(self.repo.models)
+        self.problems += _load_files(self.repo, model_files)
+        added = sorted(set(self.repo.models) - before)
+        self.problems += _check_override_names(self.repo, added)
+        self.problems += _resolve_models(self.repo, added)
+        return added
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)

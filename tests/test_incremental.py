@@ -253,7 +253,7 @@ def test_only_the_models_that_may_have_changed_are_loaded(
     change(repo)
     capsys.readouterr()
     assert main(["--root", str(repo), "compile", "--crds", str(CRDS)]) == 0
-    said = f"load specs: {loaded} models" if loaded else "load specs"
+    said = f"load and render: {loaded} models" if loaded else "load and render"
     assert f"modelplane compile: {said}\n" in capsys.readouterr().err
 
 

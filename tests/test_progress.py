@@ -59,8 +59,8 @@ def repo(tmp_path: Path) -> Path:
 def test_compile_prints_progress_on_stderr_unless_quiet(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(repo), "compile", "--full"]) == 0
     captured = capsys.readouterr()
-    assert "modelplane compile: render: 9 pairs" in captured.err
-    assert "modelplane compile: render" not in captured.out, "stdout keeps only the result"
+    assert "modelplane compile: load and render: 3 models" in captured.err
+    assert "modelplane compile: load" not in captured.out, "stdout keeps only the result"
     assert main(["--root", str(repo), "compile", "--full", "--quiet"]) == 0
     assert capsys.readouterr().err == ""
 

@@ -149,8 +149,8 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     # something is to be rendered.
     from modelplane.decisions import carried_over
     from modelplane.incremental import models_to_load, read_previous
-    from modelplane.pipeline import compile_repo
-    from modelplane.repo import load_repo
+    from modelplane.pipeline import Compilation
+    from modelplane.repo import StreamingLoad, load_repo
 
     progress.stage("read inputs")
     env_paths, model_paths = _spec_files(root)
@@ -160,18 +160,33 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     env_files = {name: _rel(p, root) for name, p in env_paths.items()}
     model_files = {name: _rel(p, root) for name, p in model_paths.items()}
     load = set(model_files) if args.full else models_to_load(previous, env_files, model_files, shared)
-    progress.stage("load specs", len(load), "models")
-    repo, problems = load_repo(root, [*env_paths.values(), *(model_paths[m] for m in sorted(load))])
-    progress.advance(len(load))
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
-    selection = _selection(args, set(repo.environments), set(model_paths))
-    staging = None if args.check else Staging(out)
+    every = [*env_paths.values(), *(model_paths[m] for m in sorted(load))]
+    loader = StreamingLoad(root, list(env_paths.values()))
+    if loader.has_errors:
+        return _stopped(load_repo(root, every)[1])
     try:
-        build = compile_repo(
-            repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress, staging
-        )
+        selection = _selection(args, set(loader.repo.environments), set(model_paths))
+    except ModelplaneError:  # the specs' problems come first
+        problems = load_repo(root, every)[1]
+        if _spec_errors(problems):
+            return _stopped(problems)
+        raise
+    staging = None if args.check else Staging(out)
+    models = sorted(load) if not selection.models else sorted(m for m in load if m in selection.models)
+    pairs = len(models) * len([e for e in loader.repo.environments if not selection.envs or e in selection.envs])
+    compilation = Compilation(
+        loader.repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress, staging
+    )
+    try:
+        count, workers = _split(pairs)
+        size = max(1, -(-len(load) // count))
+        files = [model_paths[m] for m in sorted(load)]
+        compilation.run(loader, [files[i : i + size] for i in range(0, len(files), size)], workers)
+        if loader.has_errors:
+            if staging is not None:
+                staging.discard()
+            return _stopped(load_repo(root, every)[1])  # exactly what validate would say
+        build = compilation.finish()
     except BaseException:
         if staging is not None:
             staging.discard()
@@ -196,6 +211,25 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
         f" {len(build.wanted)} in all"
     )
     return _Result(0, lines)
+
+
+def _spec_errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def _stopped(problems: list[Problem]) -> _Result:
+    errors = _spec_errors(problems)
+    return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
+
+
+def _split(pairs: int) -> tuple[int, int]:
+    """Shares and worker processes for `pairs` to be rendered (no workers: too few to pay)."""
+    if not pairs:
+        return 1, 0
+    from modelplane.render.runner import SHARES_PER_WORKER, _workers
+
+    workers = _workers(pairs)
+    return (workers * SHARES_PER_WORKER or 1), workers
 
 
 def _check_result(

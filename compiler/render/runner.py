@@ -1,20 +1,16 @@
 """Render pairs with every target: each output's file, its manifest record and schema problems.
 
-With many pairs the work runs in forked worker processes, one per core, each taking a share of
-the pairs at a time and sending back text and records (the pairs themselves are inherited, never
-sent); each share goes through every target, serving's helm batch included, so helm, YAML
-parsing and the Python renderers all spread over the cores. Last, delivery adds each pair's
-Application, which syncs exactly the outputs that say `synced`.
+Each pair goes through every target (serving's helm batch renders the whole list in one helm
+process), then delivery adds its Application, which syncs exactly the outputs that say
+`synced`. Files go straight into the staging folder. Spreading shares of the pairs over worker
+processes is `pipeline.py`'s job: this module decides how many (`shares`).
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +20,7 @@ from modelplane.problems import Problem
 from modelplane.progress import Progress
 from modelplane.render.argocd import render_application, sync_wave
 from modelplane.render.base import Output
-from modelplane.render.targets import Pair, PairKey, Target, targets
+from modelplane.render.targets import Pair, PairKey, targets
 from modelplane.resolve import Resolved
 from modelplane.write import Content, Staging
 
@@ -106,18 +102,6 @@ def finish(
     return done
 
 
-# The work of the forked workers, inherited from the parent when the pool starts.
-_WORK: tuple[list[Target], Sequence[Pair], ManifestChecker, Staging | None] | None = None
-
-
-def _share(bounds: tuple[int, int]) -> list[tuple[PairKey, _Done]]:
-    assert _WORK is not None
-    every, pairs, checker, staging = _WORK
-    share = pairs[bounds[0] : bounds[1]]
-    results = [t.render(share) for t in every]
-    return [(p.key, finish(p, [o for r in results for o in r[p.key]], checker, staging)) for p in share]
-
-
 def _workers(count: int) -> int:
     """Worker processes for `count` pairs: one per core, or none (fork only, as on Linux)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -126,62 +110,36 @@ def _workers(count: int) -> int:
     return cores
 
 
+def shares(count: int) -> int:
+    """How many shares `count` pairs are split into: a few per worker, or one without workers."""
+    return _workers(count) * SHARES_PER_WORKER or 1
+
+
 class Runner:
-    """Renders pairs with every target and the delivery step."""
+    """Renders pairs with every target and the delivery step, in this process."""
 
     def __init__(self, helm: HelmRenderer, checker: Callable[[], ManifestChecker], progress: Progress):
         self.targets = targets(helm)
         self.checker_factory = checker
         self.progress = progress
-
-    def _shares(self, pairs: Sequence[Pair], checker: ManifestChecker, staging: Staging | None) -> dict[
-        PairKey, _Done
-    ]:
-        global _WORK
-        workers = _workers(len(pairs))
-        size = -(-len(pairs) // (workers * SHARES_PER_WORKER)) if workers else len(pairs)
-        bounds = [(start, min(start + size, len(pairs))) for start in range(0, len(pairs), size)]
-        done: dict[PairKey, _Done] = {}
-        _WORK = (self.targets, pairs, checker, staging)
-        try:
-            if not workers:
-                for (start, end), results in zip(bounds, map(_share, bounds), strict=True):
-                    done.update(results)
-                    self.progress.advance(end - start)
-                return done
-            # The workers inherit the loaded specs: frozen, the collector neither scans them nor
-            # touches their pages (which would copy every page into every worker).
-            gc.freeze()
-            # A worker that dies (killed, out of memory) breaks the pool: an error, never a hang.
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            try:
-                for (start, end), results in zip(bounds, pool.map(_share, bounds), strict=True):
-                    done.update(results)
-                    self.progress.advance(end - start)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)  # no worker writes on after this returns
-                raise
-            pool.shutdown()
-            return done
-        finally:
-            _WORK = None
-            gc.unfreeze()
+        self._checker: ManifestChecker | None = None
 
     def render(
         self, pairs: Sequence[Pair], inputs: dict[PairKey, dict[str, str]], staging: Staging | None
     ) -> tuple[dict[PairKey, Rendered], list[Problem]]:
         """Every pair's files (written into `staging` when given) and manifest entry."""
-        checker = self.checker_factory()
-        self.progress.stage("render", len(pairs))
-        done = self._shares(pairs, checker, staging)
+        if self._checker is None:
+            self._checker = self.checker_factory()
+        checker = self._checker
+        results = [t.render(pairs) for t in self.targets]
         out = {}
         problems: list[Problem] = []
         for pair in pairs:
-            got = done[pair.key]
+            got = finish(pair, [o for r in results for o in r[pair.key]], checker, staging)
             application = render_application(pair.resolved, sorted(got.synced))
             got.add(finish(pair, [application], checker, staging, keep=True))
             problems += got.problems
-            app_path = f"{pair.key[1]}/{application.path}"
+            app_path = next(iter(got.texts))  # the one text kept: the Application's
             record: dict[str, Any] = {
                 "source": pair.resolved.model_file,
                 "registry": pair.registry,
