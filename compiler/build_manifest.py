@@ -31,6 +31,7 @@ _DIGEST = re.compile(r'"digest": "sha256:([0-9a-f]{64})"')
 _IMAGE = re.compile(r'[{,] ?"image": ("(?:[^"\\]|\\.)*")')
 _INDENTED_DEPTH = 4  # manifest > models > model > outputs; each output on one line
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # json.dumps' setup, once
+_SCAN = json.JSONEncoder(ensure_ascii=False).encode  # key order does not matter when searching
 
 
 def sha256(data: bytes) -> str:
@@ -48,7 +49,7 @@ def images_in(obj: Any) -> list[str]:
     Found in the object's JSON text: an `image` key is always written `"image": ` after `{` or
     `, `, while the same letters inside a string value have their quotes escaped.
     """
-    text = _ENCODE(obj)
+    text = _SCAN(obj)
     return sorted({json.loads(m) for m in _IMAGE.findall(text)}) if '"image": "' in text else []
 
 

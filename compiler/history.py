@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,29 +166,41 @@ def no_history_facts(upstream: str | None, reason: str) -> dict[str, Any]:
     return {"history": False, "reason": reason, "upstream": upstream}
 
 
+@dataclass
+class Histories:
+    """The environments' histories up to a ref, or why there are none (`reason`)."""
+
+    envs: dict[str, EnvHistory]
+    reason: str = ""
+
+
+def read_histories(repo: Repo, envs: Iterable[str], rendered: str, base: str) -> Histories:
+    """The history of each of `envs` and of the environments they promote from."""
+    wanted = sorted(set(envs) | {u for env in envs if (u := repo.env(env).promotes_from)})
+    if not is_git_repo(repo.root):
+        return Histories({}, f"{repo.root} is not a git work tree")
+    try:
+        return Histories({env: env_history(repo.root, rendered, env, base) for env in wanted})
+    except NoHistory as exc:
+        return Histories({}, str(exc))
+
+
+def promotion_input(repo: Repo, key: tuple[str, str], histories: Histories, now: int) -> dict[str, Any]:
+    """`input.promotion` for one (environment, model)."""
+    env, model = key
+    upstream = repo.env(env).promotes_from
+    if histories.reason:
+        return no_history_facts(upstream, histories.reason)
+    version = repo.resolved[(env, model)].model.registry.version
+    return promotion_facts(env, upstream, model, version, histories.envs, now)
+
+
 def promotion_inputs(
     repo: Repo, keys: list[tuple[str, str]], rendered: str, base: str, now: int
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """`input.promotion` for every (environment, model) in `keys`, from history up to `base`."""
-    envs = sorted({env for env, _ in keys} | {u for env, _ in keys if (u := repo.env(env).promotes_from)})
-    histories: dict[str, EnvHistory] = {}
-    reason = ""
-    if not is_git_repo(repo.root):
-        reason = f"{repo.root} is not a git work tree"
-    else:
-        try:
-            histories = {env: env_history(repo.root, rendered, env, base) for env in envs}
-        except NoHistory as exc:
-            reason = str(exc)
-    out = {}
-    for env, model in keys:
-        upstream = repo.env(env).promotes_from
-        if reason:
-            out[(env, model)] = no_history_facts(upstream, reason)
-        else:
-            version = repo.resolved[(env, model)].model.registry.version
-            out[(env, model)] = promotion_facts(env, upstream, model, version, histories, now)
-    return out
+    histories = read_histories(repo, {env for env, _ in keys}, rendered, base)
+    return {key: promotion_input(repo, key, histories, now) for key in keys}
 
 
 def registry_changes(root: Path, rendered: str, envs: list[str], lock_file: str, ref: str) -> list[str]:

@@ -187,6 +187,18 @@ def discover(root: Path) -> list[Path]:
     return discover_all(root)[0]
 
 
+def spec_files(root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Environment and model files by name, as discovered (problems come with the load)."""
+    envs: dict[str, Path] = {}
+    models: dict[str, Path] = {}
+    for path in discover(root):
+        if path.parent.name == "environments" and path.parent.parent == root:
+            envs[path.stem] = path
+        else:
+            models[path.parent.name] = path
+    return envs, models
+
+
 def _display(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))

@@ -16,6 +16,7 @@ import pytest
 
 from modelplane.cli import main
 from modelplane.pipeline import read_tree
+from modelplane.write import Staging
 from tests.conftest import CRDS, ROOT, compiled, require_tool
 
 
@@ -155,15 +156,15 @@ def test_a_crash_while_writing_leaves_the_previous_output(config_repo: Path, mon
     spec.write_text(spec.read_text().replace("latencyP99Ms: 120\n  errorRate", "latencyP99Ms: 150\n  errorRate"))
 
     written = {"n": 0}
-    original = Path.write_text
+    original = Staging.write
 
-    def dying_write(self: Path, *args: object, **kwargs: object) -> int:
+    def dying_write(self: Staging, rel: str, text: str) -> None:
         written["n"] += 1
         if written["n"] > 10:
             raise KeyboardInterrupt  # what Ctrl-C or a kill mid-write looks like in-process
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        original(self, rel, text)
 
-    monkeypatch.setattr(Path, "write_text", dying_write)
+    monkeypatch.setattr(Staging, "write", dying_write)
     assert _compile(config_repo) == 130
     monkeypatch.undo()
     assert read_tree(config_repo / "rendered") == before

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from modelplane import parallel
 from modelplane.cli import main
 from modelplane.pipeline import read_tree
-from modelplane.render import runner
 from tests.conftest import CRDS, ROOT, compiled, require_tool
 
 
@@ -16,12 +16,12 @@ def test_workers_render_exactly_what_one_process_renders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_tool("helm")
-    assert runner._workers(10**6) >= 2, "this machine forks one worker per core"
+    assert parallel.workers(10**6) >= 2, "this machine forks one worker per core"
     trees = {}
     for name, start in (("one", 10**9), ("workers", 1)):
-        monkeypatch.setattr(runner, "PARALLEL_FROM", start)
+        monkeypatch.setattr(parallel, "PARALLEL_FROM", start)
         out = tmp_path / name
         assert main(["--root", str(ROOT), "compile", "--crds", str(CRDS), "--out", str(out), "--quiet"]) == 0
         trees[name] = read_tree(out)
-    assert runner._workers(9) >= 2, "the second compile did fork"
+    assert parallel.workers(9) >= 2, "the second compile did fork"
     assert trees["one"] == trees["workers"] == compiled(read_tree(ROOT / "rendered"))

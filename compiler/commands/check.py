@@ -7,11 +7,15 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelplane.commands.shared import check_selection
 from modelplane.gate.results import CheckReport
-from modelplane.problems import ModelplaneError
+from modelplane.problems import ModelplaneError, Problem
 from modelplane.repo import load_repo
+
+if TYPE_CHECKING:
+    from modelplane.gate.check import GateOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,11 +65,54 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
+def _options(args: argparse.Namespace, root: Path) -> GateOptions:
+    from modelplane.gate.check import GateOptions
+
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    except ValueError as exc:
+        raise ModelplaneError(f"--today {args.today}: expected YYYY-MM-DD") from exc
+    return GateOptions(
+        policy_dir=_policy_dir(args),
+        rendered_dir=root / "rendered",
+        opa_url=args.opa_url,
+        upload=not args.no_upload,
+        timeout=args.timeout,
+        today=today,
+        base=args.base,
+    )
+
+
+def _in_shares(args: argparse.Namespace, root: Path) -> tuple[CheckReport, list[Problem]] | None:
+    """The gate with the models loaded and judged a share at a time, in worker processes when
+    there are many; None when the specs or the selection have problems (the caller loads the
+    repository whole and says so, exactly as before)."""
+    from modelplane.gate.check import run_gate_shares
+    from modelplane.parallel import split
+    from modelplane.repo import Selection, StreamingLoad, spec_files
+
+    env_paths, model_paths = spec_files(root)
+    loader = StreamingLoad(root, list(env_paths.values()))
+    if loader.has_errors or any(e not in loader.repo.environments for e in args.env):
+        return None
+    if any(m not in model_paths for m in args.model):
+        return None
+    selection = Selection(set(args.env), set(args.model))
+    models = sorted(m for m in model_paths if not args.model or m in args.model)
+    envs = [e for e in loader.repo.environments if not args.env or e in args.env]
+    shares, workers = split([model_paths[m] for m in models], len(models) * len(envs))
+    return run_gate_shares(loader, shares, selection, _options(args, root), workers, set(model_paths))
+
+
 def _run(args: argparse.Namespace) -> int:
-    from modelplane.gate.check import GateOptions, run_gate
+    from modelplane.gate.check import run_gate
     from modelplane.repo import Selection
 
     root = Path(args.root)
+    if not args.record and not args.check:  # judged a share at a time: nothing needs the whole repository
+        outcome = _in_shares(args, root)
+        if outcome is not None:
+            return _finish(args, *outcome)
     repo, problems = load_repo(root)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -79,30 +126,23 @@ def _run(args: argparse.Namespace) -> int:
         if not args.record:
             raise ModelplaneError("--check goes with --record: it checks the recorded decisions")
         return report_stale(repo, Selection(set(args.env), set(args.model)), root / "rendered", _policy_dir(args))
-    try:
-        today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
-    except ValueError as exc:
-        raise ModelplaneError(f"--today {args.today}: expected YYYY-MM-DD") from exc
-    options = GateOptions(
-        policy_dir=_policy_dir(args),
-        rendered_dir=root / "rendered",
-        opa_url=args.opa_url,
-        upload=not args.no_upload,
-        timeout=args.timeout,
-        today=today,
-        base=args.base,
-    )
+    options = _options(args, root)
     report, waiver_problems = run_gate(repo, Selection(set(args.env), set(args.model)), options)
+    code = _finish(args, report, waiver_problems)
+    if args.record and not waiver_problems:
+        from modelplane.decisions import record
+
+        written = record(repo, report, options.rendered_dir, options.policy_dir)
+        print(f"check --record: {len(written)} decisions file(s) updated", file=sys.stderr)
+    return code
+
+
+def _finish(args: argparse.Namespace, report: CheckReport, waiver_problems: list[Problem]) -> int:
     if waiver_problems:
         reason = f"check stopped: {len(waiver_problems)} problem(s) in the waivers"
         _emit(args.format, CheckReport.halted(reason, waiver_problems))
         return 1
     _emit(args.format, report)
-    if args.record:
-        from modelplane.decisions import record
-
-        written = record(repo, report, options.rendered_dir, options.policy_dir)
-        print(f"check --record: {len(written)} decisions file(s) updated", file=sys.stderr)
     return 0 if report.passed else 1
 
 

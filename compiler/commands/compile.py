@@ -16,7 +16,7 @@ from typing import Any
 
 from modelplane.commands.validate import emit
 from modelplane.problems import ModelplaneError, Problem
-from modelplane.repo import discover
+from modelplane.repo import spec_files
 from modelplane.write import Content, Staging, check_output_folder, output_lock, recover, unit_of, update_tree
 
 
@@ -70,18 +70,6 @@ def removed_models(current: set[str], wanted: dict[str, Content | None]) -> list
     folders = {unit_of(p) for p in current if p.count("/") >= 2}
     kept = {unit_of(p) for p in wanted if p.count("/") >= 2}
     return sorted(folders - kept)
-
-
-def _spec_files(root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Environment and model files by name, as discovered (problems come with the load)."""
-    envs: dict[str, Path] = {}
-    models: dict[str, Path] = {}
-    for path in discover(root):
-        if path.parent.name == "environments" and path.parent.parent == root:
-            envs[path.stem] = path
-        else:
-            models[path.parent.name] = path
-    return envs, models
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -149,11 +137,12 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     # something is to be rendered.
     from modelplane.decisions import carried_over
     from modelplane.incremental import models_to_load, read_previous
+    from modelplane.parallel import split
     from modelplane.pipeline import Compilation
     from modelplane.repo import StreamingLoad, load_repo
 
     progress.stage("read inputs")
-    env_paths, model_paths = _spec_files(root)
+    env_paths, model_paths = spec_files(root)
     helm = _helm()
     shared = _shared(root, env_paths, model_paths, helm)
     previous = read_previous(out, env_paths, trust=not args.full)
@@ -178,10 +167,8 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
         loader.repo, selection, helm, _checker(args.crds), previous, shared, sorted(model_paths), progress, staging
     )
     try:
-        count, workers = _split(pairs)
-        size = max(1, -(-len(load) // count))
-        files = [model_paths[m] for m in sorted(load)]
-        compilation.run(loader, [files[i : i + size] for i in range(0, len(files), size)], workers)
+        shares, workers = split([model_paths[m] for m in sorted(load)], pairs)
+        compilation.run(loader, shares, workers)
         if loader.has_errors:
             if staging is not None:
                 staging.discard()
@@ -220,16 +207,6 @@ def _spec_errors(problems: list[Problem]) -> list[Problem]:
 def _stopped(problems: list[Problem]) -> _Result:
     errors = _spec_errors(problems)
     return _Result(1, problems=problems, headline=f"compile stopped: {len(errors)} problem(s) in the specs")
-
-
-def _split(pairs: int) -> tuple[int, int]:
-    """Shares and worker processes for `pairs` to be rendered (no workers: too few to pay)."""
-    if not pairs:
-        return 1, 0
-    from modelplane.render.runner import SHARES_PER_WORKER, _workers
-
-    workers = _workers(pairs)
-    return (workers * SHARES_PER_WORKER or 1), workers
 
 
 def _check_result(

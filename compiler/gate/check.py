@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from modelplane.gate.packages import ENGINE_REGO, LEVELS, PolicyPackage, policy_
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
 from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
-from modelplane.history import promotion_inputs
+from modelplane.history import Histories, promotion_input, read_histories
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
-from modelplane.repo import Repo, Selection
+from modelplane.repo import Repo, Selection, StreamingLoad
 from modelplane.spec.delivery import second_version
 
 
@@ -141,7 +141,7 @@ def _rule_sets(
             yield package, level, list(shape.get("value") or [])
 
 
-EVALUATIONS = 8  # requests a large check is split into: OPA evaluates each on a core of its own
+EVALUATIONS = 8  # requests a large check in one process is split into: OPA evaluates each on a core
 _PARALLEL_FROM = 200  # fewer pairs: one request
 
 
@@ -150,14 +150,14 @@ def _evaluate(
     paths: list[list[str]],
     keys: list[tuple[str, str]],
     document: Callable[[tuple[str, str]], dict[str, Any]],
+    count: int,
 ) -> dict[str, Any]:
-    """Every pair's outcome. A large check goes out as several requests at once, each sent as
-    soon as its inputs are built, so OPA evaluates on the other cores while Python builds the
-    rest; the outcomes are the same as one request's (each input is evaluated on its own)."""
+    """Every pair's outcome, in `count` requests at once, each sent as soon as its inputs are
+    built, so OPA evaluates on the other cores while Python builds the rest; the outcomes are
+    the same as one request's (each input is evaluated on its own)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    count = EVALUATIONS if len(keys) >= _PARALLEL_FROM else 1
-    size = -(-len(keys) // count)
+    size = max(1, -(-len(keys) // count))
     with ThreadPoolExecutor(max_workers=min(count, os.cpu_count() or 1)) as pool:
         futures = [
             pool.submit(engine.evaluate, paths, {"/".join(k): document(k) for k in keys[start : start + size]})
@@ -166,24 +166,57 @@ def _evaluate(
         results: dict[str, Any] = {}
         for future in futures:
             results.update(future.result().get("results") or {})
-    return {"results": results}
+    return results
 
 
-def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[CheckReport, list[Problem]]:
+@dataclass
+class _Context:
+    """What judging any pair needs, read once: the policies, their notes, the lock, the
+    promotion history and what compile rendered."""
+
+    options: GateOptions
+    packages: dict[str, PolicyPackage]
+    notes: dict[str, dict[str, Any]]
+    lock: dict[str, Any]
+    histories: Histories
+    now: int
+    objects: dict[tuple[str, str], list[dict[str, Any]]]
+    url: str = ""
+
+
+@dataclass
+class _Judged:
+    """The gate's word on some pairs: the unit a worker process sends back."""
+
+    keys: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    cards: list[CardScore] = field(default_factory=list)
+    with_rules: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    load_problems: list[Problem] = field(default_factory=list)
+
+
+def _context(repo: Repo, envs: set[str], candidates: list[tuple[str, str]], options: GateOptions) -> _Context:
     modules = sorted(p for p in options.policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
     if not modules:
         raise ModelplaneError(f"{options.policy_dir}: no policy modules (*.rego); refusing to pass without policies")
     packages = {p.name: p for p in policy_packages(modules)}
-    keys = sorted(k for k in repo.resolved if selection.wants(*k))
-    if not keys:
-        raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
     _sandbox(options)
-    notes = _annotations(options)
-    lock = load_lock(repo.root)
     rendered = os.path.relpath(options.rendered_dir, repo.root)
-    now = int(options.now if options.now is not None else time.time())
-    promotion = promotion_inputs(repo, keys, rendered, options.base, now)
-    objects = rendered_objects(options.rendered_dir, keys)
+    return _Context(
+        options=options,
+        packages=packages,
+        notes=_annotations(options),
+        lock=load_lock(repo.root),
+        histories=read_histories(repo, envs, rendered, options.base),
+        now=int(options.now if options.now is not None else time.time()),
+        objects=rendered_objects(options.rendered_dir, candidates),
+    )
+
+
+def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests: int) -> _Judged:
+    """Evaluate the policies for `keys` (resolved in `repo`) on the server at `context.url`."""
+    options, lock = context.options, context.lock
 
     def document(key: tuple[str, str]) -> dict[str, Any]:
         resolved = repo.resolved[key]
@@ -191,40 +224,137 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
         second = second_version(resolved.model)
         if second is not None:  # an A/B test's variant B, held to the same registry facts
             facts = {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
-        return {**build_input(resolved, facts, objects[key], options.today), "promotion": promotion[key]}
+        promotion = promotion_input(repo, key, context.histories, context.now)
+        return {**build_input(resolved, facts, context.objects[key], options.today), "promotion": promotion}
 
-    with _server(options.opa_url) as url:
-        engine = Engine(url, timeout=options.timeout)
-        if options.upload or options.opa_url is None:
-            engine.upload(options.policy_dir)
-        result = _evaluate(engine, [list(p.path) for p in packages.values()], keys, document)
-
-    report = CheckReport(pairs=keys)
-    seen: set[str] = set()
-    with_rules = {p.name for p in packages.values() if p.rules}  # deny/warn defined in the source
+    judged = _Judged(keys=list(keys))
+    if not keys:
+        return judged
+    engine = Engine(context.url, timeout=options.timeout)
+    paths = [list(p.path) for p in context.packages.values()]
+    results = _evaluate(engine, paths, list(keys), document, requests)
     for key in keys:
-        outcome = (result.get("results") or {}).get("/".join(key))
+        outcome = results.get("/".join(key))
         if not isinstance(outcome, dict):
             raise ModelplaneError(f"OPA returned no result for {'/'.join(key)}; refusing to pass it")
-        for package, level, raws in _rule_sets(outcome, packages, key):
-            with_rules.add(package.name)
+        for package, level, raws in _rule_sets(outcome, context.packages, key):
+            judged.with_rules.add(package.name)
             for raw in raws:
-                finding = _finding(repo, key, level, raw, notes, package)
-                seen.add(finding.rule_id)
-                report.findings.append(finding)
+                finding = _finding(repo, key, level, raw, context.notes, package)
+                judged.seen.add(finding.rule_id)
+                judged.findings.append(finding)
         card = _card(key, outcome.get("card"))
         if card is not None:
-            report.cards.append(card)
+            judged.cards.append(card)
+    return judged
+
+
+def _report(
+    repo: Repo, models: set[str], context: _Context, judged: _Judged
+) -> tuple[CheckReport, list[Problem]]:
+    """The report of every judged pair, waivers applied (`repo`: its environments)."""
+    options = context.options
+    if not judged.keys:
+        raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
+    report = CheckReport(pairs=sorted(judged.keys))
+    with_rules = {p.name for p in context.packages.values() if p.rules} | judged.with_rules
     if not with_rules:
         raise ModelplaneError("no deny or warn rules under package modelplane.*; refusing to pass without rules")
     report.packages = sorted(with_rules)
+    order = {key: i for i, key in enumerate(report.pairs)}
+    report.cards = sorted(judged.cards, key=lambda c: order[(c.env, c.model)])
     waivers, problems = load_waivers(
         options.policy_dir,
         str(options.policy_dir / "waivers.yaml"),
         options.today,
-        set(notes) | seen,
-        set(repo.models),
+        set(context.notes) | judged.seen,
+        models,
         {name: repo.env(name).limits.max_waiver_days for name in repo.environments},
     )
-    report.findings = sorted((_waive(f, waivers) for f in report.findings), key=Finding.sort_key)
+    report.findings = sorted((_waive(f, waivers) for f in judged.findings), key=Finding.sort_key)
     return report, problems
+
+
+def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[CheckReport, list[Problem]]:
+    """The gate over a repository loaded whole, in this process."""
+    keys = sorted(k for k in repo.resolved if selection.wants(*k))
+    if not keys:
+        raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
+    context = _context(repo, {env for env, _ in keys}, keys, options)
+    with _server(options.opa_url) as url:
+        context.url = url
+        if options.upload or options.opa_url is None:
+            Engine(url, timeout=options.timeout).upload(options.policy_dir)
+        judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= _PARALLEL_FROM else 1)
+    return _report(repo, set(repo.models), context, judged)
+
+
+# What the forked workers of `run_gate_shares` inherit: the loader, the selection and the context.
+_WORK: tuple[StreamingLoad, Selection, _Context] | None = None
+
+
+def _judge_share(files: list[Path]) -> _Judged:
+    assert _WORK is not None
+    loader, selection, context = _WORK
+    before = len(loader.problems)
+    added = set(loader.add(files))
+    problems = loader.problems[before:]
+    if any(p.severity == "error" for p in problems):
+        return _Judged(load_problems=problems)
+    keys = sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k))
+    judged = _judge(loader.repo, keys, context, 1)
+    judged.load_problems = problems
+    return judged
+
+
+def run_gate_shares(
+    loader: StreamingLoad,
+    shares: list[list[Path]],
+    selection: Selection,
+    options: GateOptions,
+    workers: int,
+    every_model: set[str],
+) -> tuple[CheckReport, list[Problem]] | None:
+    """The gate with the environments loaded into `loader` and the model files in `shares`:
+    each share is loaded, judged and sent to OPA by one of `workers` forked processes (none:
+    here), while OPA evaluates the others'. None when a spec has errors (the caller loads the
+    repository whole to say which). `every_model`: the repository's, which waivers may name."""
+    import gc
+
+    repo = loader.repo
+    models = {f.parent.name for files in shares for f in files}
+    envs = {e for e in repo.environments if not selection.envs or e in selection.envs}
+    candidates = sorted((e, m) for e in envs for m in models if selection.wants(e, m))
+    if not candidates:
+        raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
+    context = _context(repo, envs, candidates, options)
+    judged = _Judged()
+    global _WORK
+    with _server(options.opa_url) as url:
+        context.url = url
+        if options.upload or options.opa_url is None:
+            Engine(url, timeout=options.timeout).upload(options.policy_dir)
+        _WORK = (loader, selection, context)
+        try:
+            if workers:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                gc.freeze()  # the workers inherit it all: the collector leaves their pages alone
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    parts = list(pool.map(_judge_share, shares))
+            else:
+                parts = [_judge_share(files) for files in shares]
+        finally:
+            _WORK = None
+            gc.unfreeze()
+    for part in parts:
+        loader.problems += part.load_problems
+        judged.keys += part.keys
+        judged.findings += part.findings
+        judged.cards += part.cards
+        judged.with_rules |= part.with_rules
+        judged.seen |= part.seen
+    if loader.has_errors:
+        return None
+    return _report(repo, every_model, context, judged)

@@ -87,16 +87,29 @@ class Engine:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ModelplaneError(f"--opa-url {url}: expected http(s)://host:port")
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        self.port = parsed.port or (443 if parsed.scheme == "https" else 80)
         self.url = url
         self.timeout = timeout
         self.token = token
         self.uploaded_files: dict[str, str] = {}  # policy id -> the file as the user names it
-        from opa_client import OpaClient  # imports aiohttp: only when a server is used
+        self._client: Any = None
 
-        self.client = OpaClient(
-            host=parsed.hostname, port=port, ssl=parsed.scheme == "https", timeout=timeout, retries=0, token=token
-        )
+    @property
+    def client(self) -> Any:
+        """The OPA client, made on first use (it imports aiohttp; evaluating needs only requests)."""
+        if self._client is None:
+            from opa_client import OpaClient
+
+            parsed = urlparse(self.url)
+            self._client = OpaClient(
+                host=parsed.hostname,
+                port=self.port,
+                ssl=parsed.scheme == "https",
+                timeout=self.timeout,
+                retries=0,
+                token=self.token,
+            )
+        return self._client
 
     def upload(self, policy_dir: Path) -> list[str]:
         """Put every policy module (not tests) and the engine driver on the server.

@@ -3,13 +3,11 @@
 Each pair goes through every target (serving's helm batch renders the whole list in one helm
 process), then delivery adds its Application, which syncs exactly the outputs that say
 `synced`. Files go straight into the staging folder. Spreading shares of the pairs over worker
-processes is `pipeline.py`'s job: this module decides how many (`shares`).
+processes is `pipeline.py`'s job (`parallel.py` says how many).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
     from modelplane.manifests import ManifestChecker
     from modelplane.render.serving import HelmRenderer
 
-PARALLEL_FROM = 256  # fewer pairs render faster than worker processes start
-SHARES_PER_WORKER = 4  # more shares: finer progress; fewer: fewer helm processes
 
 
 @dataclass
@@ -100,19 +96,6 @@ def finish(
         if output.synced:
             done.synced.append(output.path)
     return done
-
-
-def _workers(count: int) -> int:
-    """Worker processes for `count` pairs: one per core, or none (fork only, as on Linux)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if count < PARALLEL_FROM or cores < 2 or sys.platform != "linux":
-        return 0
-    return cores
-
-
-def shares(count: int) -> int:
-    """How many shares `count` pairs are split into: a few per worker, or one without workers."""
-    return _workers(count) * SHARES_PER_WORKER or 1
 
 
 class Runner:
