@@ -182,6 +182,7 @@ class _Context:
     now: int
     objects: dict[tuple[str, str], list[dict[str, Any]]]
     url: str = ""
+    uploaded: dict[str, str] = field(default_factory=dict)  # policy id -> file, to name files in OPA's errors
 
 
 @dataclass
@@ -231,6 +232,7 @@ def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests:
     if not keys:
         return judged
     engine = Engine(context.url, timeout=options.timeout)
+    engine.uploaded_files = context.uploaded
     paths = [list(p.path) for p in context.packages.values()]
     results = _evaluate(engine, paths, list(keys), document, requests)
     for key in keys:
@@ -247,6 +249,15 @@ def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests:
         if card is not None:
             judged.cards.append(card)
     return judged
+
+
+def _upload(context: _Context) -> None:
+    """Put the policies on the server, unless it has them from a bundle (`--no-upload`)."""
+    options = context.options
+    if options.upload or options.opa_url is None:
+        engine = Engine(context.url, timeout=options.timeout)
+        engine.upload(options.policy_dir)
+        context.uploaded = engine.uploaded_files
 
 
 def _report(
@@ -283,8 +294,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     context = _context(repo, {env for env, _ in keys}, keys, options)
     with _server(options.opa_url) as url:
         context.url = url
-        if options.upload or options.opa_url is None:
-            Engine(url, timeout=options.timeout).upload(options.policy_dir)
+        _upload(context)
         judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= _PARALLEL_FROM else 1)
     return _report(repo, set(repo.models), context, judged)
 
@@ -332,8 +342,7 @@ def run_gate_shares(
     global _WORK
     with _server(options.opa_url) as url:
         context.url = url
-        if options.upload or options.opa_url is None:
-            Engine(url, timeout=options.timeout).upload(options.policy_dir)
+        _upload(context)
         _WORK = (loader, selection, context)
         try:
             if workers:
