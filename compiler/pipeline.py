@@ -6,6 +6,9 @@ every target of `render/targets.py`, then its Argo CD Application, each object c
 the schemas a cluster enforces. The environment's root (`apps.yaml`) and manifest follow. The
 result maps every file the output folder must hold to its new text, or to None when the file
 there is already right; writing it is `write.py`'s job.
+
+Models come a share at a time (`Compilation.add`); with many, forked workers load and render
+the shares (`Compilation.run`) and send back only records and problems.
 """
 
 from __future__ import annotations
