@@ -203,6 +203,8 @@ class Compilation:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        import modelplane.render.runner  # noqa: F401  (imported once here, not once per worker: hera alone is 0.3 s)
+
         _WORK = (self, loader)
         # Frozen, the collector neither scans what the workers inherit nor touches its pages
         # (which would copy every page into every worker).
@@ -256,6 +258,7 @@ _WORK: tuple[Compilation, StreamingLoad] | None = None
 def _load_and_render(files: list[Path]) -> Share:
     assert _WORK is not None
     compilation, loader = _WORK
+    compilation.helm().processes = 1  # the other cores run the other workers
     before = len(loader.problems)
     added = loader.add(files)
     problems = loader.problems[before:]

@@ -218,6 +218,7 @@ class HelmRenderer:
             raise ModelplaneError(f"helm at {path} does not run: {exc}") from exc
         self._chart: Any = None
         self._version: str | None = None
+        self.processes = BATCHES  # helm processes at once; one in a worker process, where the workers are the parallelism
 
     def version(self) -> str:
         if self._version is None:
@@ -265,7 +266,7 @@ class HelmRenderer:
     ) -> dict[tuple[str, str], Output]:
         """Every release in a few helm processes (one per core), each rendering a batch of releases;
         `lock` is modelplane.lock's data (the registry artifact each workload serves)."""
-        size = max(1, -(-len(pairs) // BATCHES))
+        size = max(1, -(-len(pairs) // self.processes))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
         async def run_all() -> list[list[list[dict[str, Any]]] | BaseException]:
