@@ -218,7 +218,7 @@ class HelmRenderer:
             raise ModelplaneError(f"helm at {path} does not run: {exc}") from exc
         self._chart: Any = None
         self._version: str | None = None
-        self.processes = BATCHES  # helm processes at once; one in a worker process, where the workers are the parallelism
+        self.processes = BATCHES  # helm processes at once; a worker process runs one (the workers are the parallelism)
 
     def version(self) -> str:
         if self._version is None:
