@@ -28,7 +28,6 @@ SCHEMA_VERSION = 1
 FILE = "manifest.json"
 _ZEROS = "0" * 64
 _DIGEST = re.compile(r'"digest": "sha256:([0-9a-f]{64})"')
-_IMAGE = re.compile(r'[{,] ?"image": ("(?:[^"\\]|\\.)*")')
 _INDENTED_DEPTH = 4  # manifest > models > model > outputs; each output on one line
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # json.dumps' setup, once
 _SCAN = json.JSONEncoder(ensure_ascii=False).encode  # key order does not matter when searching
@@ -44,13 +43,23 @@ def canonical(data: Any) -> bytes:
 
 
 def images_in(obj: Any) -> list[str]:
-    """Every container image an object runs: the string value of any `image` key, at any depth.
+    """Every container image an object runs: the string value of any `image` key, at any depth."""
+    found: set[str] = set()
 
-    Found in the object's JSON text: an `image` key is always written `"image": ` after `{` or
-    `, `, while the same letters inside a string value have their quotes escaped.
-    """
-    text = _SCAN(obj)
-    return sorted({json.loads(m) for m in _IMAGE.findall(text)}) if '"image": "' in text else []
+    def walk(value: Any) -> None:
+        if type(value) is dict:
+            for key, item in value.items():
+                if key == "image" and type(item) is str:
+                    found.add(item)
+                elif type(item) in (dict, list):
+                    walk(item)
+        elif type(value) is list:
+            for item in value:
+                if type(item) in (dict, list):
+                    walk(item)
+
+    walk(obj)
+    return sorted(found)
 
 
 def object_refs(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -63,8 +63,24 @@ _strings contains [path, value] if {
 }
 
 # The fast path: one match over the whole model as JSON (which leaves every character a
-# credential is made of as it is); only a hit walks the fields to say which one.
-_any_credential if regex.match(_credential, json.marshal(input.model))
+# credential is made of as it is); only a hit walks the fields to say which one. The match runs
+# only when a literal every credential pattern needs is there: finding a literal is a fast scan,
+# the pattern (case-insensitive, with word boundaries) a slow one over a whole model.
+_any_credential if {
+	text := json.marshal(input.model)
+	_needs_a_look(text)
+	regex.match(_credential, text)
+}
+
+_needs_a_look(text) if {
+	some literal in ["AKIA", "-----BEGIN ", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox"]
+	contains(text, literal)
+}
+
+# user:password@ after a scheme (any case): the scheme-less part, which starts with a literal.
+_needs_a_look(text) if regex.match(`://[^/\s:@]+:[^/\s@]+@`, text)
+
+_needs_a_look(text) if contains(lower(text), "_live_")
 
 # serving.env values have MP-SEC-002, which also catches whole-value tokens.
 _checked(path) if not path[0] == "serving"

@@ -30,6 +30,8 @@ test_credentials_in_free_text_args_and_urls_block if {
 		[{"metadata": {"description": "-----BEGIN OPENSSH PRIVATE KEY----- ..."}}, ["model", "metadata", "description"]],
 		[{"card": {"caveats": "slack xoxb-1234567890-abcdef"}}, ["model", "card", "caveats"]],
 		[{"metadata": {"labels": {"billing": "sk_live_0123456789abcdefABCD"}}}, ["model", "metadata", "labels", "billing"]],
+		[{"metadata": {"labels": {"billing": "RK_LIVE_0123456789ABCDEFabcd"}}}, ["model", "metadata", "labels", "billing"]],
+		[{"monitoring": {"runbookUrl": "HTTPS://Bot:S3cret@wiki.acme.example/runbook"}}, ["model", "monitoring", "runbookUrl"]],
 	]
 	every case in cases {
 		[v.path | some v in secrets.deny] == [case[1]] with input as _with(f.prod, case[0])
