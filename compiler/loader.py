@@ -287,8 +287,23 @@ def _check_bytes(raw: bytes, file: str) -> tuple[str | None, Problem | None]:
     return text, None
 
 
+# The indicators a line may start with before its content: a block collection nested in another
+# starts further right than its parent, or after one more of these, or inside a flow bracket.
+_LEADING = re.compile(r"^[ ?:-]*", re.MULTILINE)
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound on how deep `text` nests collections, from a scan of the text: at most the
+    longest run of indentation and indicators a line starts with, plus every flow bracket."""
+    widest = max((len(m) for m in _LEADING.findall(text)), default=0)
+    return widest + text.count("[") + text.count("{") + 2
+
+
 def _too_deep(text: str, file: str) -> Problem | None:
-    """The first place nesting goes deeper than MAX_DEPTH, read from the flat event stream."""
+    """The first place nesting goes deeper than MAX_DEPTH, read from the flat event stream
+    (which only a text that may nest that deep is parsed for: most specs are far from it)."""
+    if nesting_bound(text) <= MAX_DEPTH:
+        return None
     depth = -1  # the top collection is level 0, as in `_Builder.build`
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.CollectionStartEvent):

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from modelplane.loader import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_FILE_BYTES, Position, _check_bytes, parse_text
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelplane.loader import (
+    MAX_ALIAS_EXPANSION,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    Position,
+    _check_bytes,
+    nesting_bound,
+    parse_text,
+)
 
 DOC = """\
 a:
@@ -83,3 +95,25 @@ def test_alias_expansion_boundary() -> None:
     assert parse_text(_aliases(MAX_ALIAS_EXPANSION // 2), "f")[1] == []
     problems = parse_text(_aliases(MAX_ALIAS_EXPANSION // 2 + 1), "f")[1]
     assert [p.message for p in problems] == [f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes"]
+
+
+_TREES = st.recursive(
+    st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TREES, st.sampled_from([False, None, True]))
+def test_the_nesting_bound_is_never_below_the_real_depth(tree: object, flow: bool | None) -> None:
+    """The text scan that lets most specs skip the event-stream depth check never underestimates."""
+    text = yaml.safe_dump(tree, default_flow_style=flow, indent=2)
+    depth = deepest = 0
+    for event in yaml.parse(text):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    assert nesting_bound(text) >= deepest - 1  # the top collection is level 0
