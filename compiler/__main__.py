@@ -1,5 +1,3 @@
-import sys
+from modelplane.cli import entry
 
-from modelplane.cli import main
-
-sys.exit(main())
+entry()
