@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,13 +251,38 @@ def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests:
     return judged
 
 
-def _upload(context: _Context) -> None:
-    """Put the policies on the server, unless it has them from a bundle (`--no-upload`)."""
-    options = context.options
+def _upload(url: str, options: GateOptions) -> dict[str, str]:
+    """Put the policies on the server, unless it has them from a bundle (`--no-upload`); the file
+    of each policy id uploaded, to name files in OPA's errors."""
     if options.upload or options.opa_url is None:
-        engine = Engine(context.url, timeout=options.timeout)
+        engine = Engine(url, timeout=options.timeout)
         engine.upload(options.policy_dir)
-        context.uploaded = engine.uploaded_files
+        return engine.uploaded_files
+    return {}
+
+
+@contextmanager
+def _ready(
+    repo: Repo, envs: set[str], candidates: list[tuple[str, str]], options: GateOptions
+) -> Iterator[_Context]:
+    """The context, on a server that has the policies. The upload, mostly a wait on OPA compiling
+    them, runs beside the reading of the context; an error there (the sandbox's first) wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _server(options.opa_url) as url:
+        pool = ThreadPoolExecutor(1)
+        try:
+            uploading = pool.submit(_upload, url, options)
+            try:
+                context = _context(repo, envs, candidates, options)
+            except BaseException:
+                with suppress(BaseException):
+                    uploading.result()
+                raise
+            context.url, context.uploaded = url, uploading.result()
+        finally:
+            pool.shutdown(wait=True)  # no thread is left when the caller forks workers
+        yield context
 
 
 def _report(
@@ -291,10 +316,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     keys = sorted(k for k in repo.resolved if selection.wants(*k))
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
-    context = _context(repo, {env for env, _ in keys}, keys, options)
-    with _server(options.opa_url) as url:
-        context.url = url
-        _upload(context)
+    with _ready(repo, {env for env, _ in keys}, keys, options) as context:
         judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= _PARALLEL_FROM else 1)
     return _report(repo, set(repo.models), context, judged)
 
@@ -337,12 +359,9 @@ def run_gate_shares(
     candidates = sorted((e, m) for e in envs for m in models if selection.wants(e, m))
     if not candidates:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
-    context = _context(repo, envs, candidates, options)
     judged = _Judged()
     global _WORK
-    with _server(options.opa_url) as url:
-        context.url = url
-        _upload(context)
+    with _ready(repo, envs, candidates, options) as context:
         _WORK = (loader, selection, context)
         try:
             if workers:
