@@ -195,14 +195,6 @@ def promotion_input(repo: Repo, key: tuple[str, str], histories: Histories, now:
     return promotion_facts(env, upstream, model, version, histories.envs, now)
 
 
-def promotion_inputs(
-    repo: Repo, keys: list[tuple[str, str]], rendered: str, base: str, now: int
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """`input.promotion` for every (environment, model) in `keys`, from history up to `base`."""
-    histories = read_histories(repo, {env for env, _ in keys}, rendered, base)
-    return {key: promotion_input(repo, key, histories, now) for key in keys}
-
-
 def registry_changes(root: Path, rendered: str, envs: list[str], lock_file: str, ref: str) -> list[str]:
     """What changed since `ref` in the pins environments run and in the lock, one line each.
 

@@ -13,8 +13,8 @@ the shares (`Compilation.run`) and send back only records and problems.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from modelplane.build_manifest import (
 )
 from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
 from modelplane.incremental import Previous, Shared
+from modelplane.parallel import forked_map
 from modelplane.problems import Problem
 from modelplane.progress import Progress
 from modelplane.registry import facts_for
@@ -103,7 +104,7 @@ class Share:
 
 class Compilation:
     """A compile fed a share of models at a time (`add`, or `run` to load and render shares in
-    worker processes); `finish` gives the build. `compile_repo` is the whole of it at once."""
+    worker processes); `finish` gives the build."""
 
     def __init__(
         self,
@@ -194,33 +195,20 @@ class Compilation:
         """
         global _WORK
         self.progress.stage("load and render", sum(len(files) for files in shares), "models")
-        if not workers:
-            for files in shares:
-                self.add(loader.add(files))
-                if loader.has_errors:
-                    return
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        if workers:
+            import modelplane.render.runner  # noqa: F401  (imported once here, not once per worker: hera alone is 0.3 s)
 
-        import modelplane.render.runner  # noqa: F401  (imported once here, not once per worker: hera alone is 0.3 s)
-
+            self.helm().processes = 1  # in a worker: the other cores run the other workers
         _WORK = (self, loader)
-        # Frozen, the collector neither scans what the workers inherit nor touches its pages
-        # (which would copy every page into every worker).
-        gc.freeze()
-        # A worker that dies (killed, out of memory) breaks the pool: an error, never a hang.
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         try:
-            for share in pool.map(_load_and_render, shares):
-                loader.problems += share.load_problems
-                self._merge(share)
-                if loader.has_errors:
-                    break
+            with closing(forked_map(_load_and_render, shares, workers)) as results:
+                for share in results:
+                    loader.problems += share.load_problems
+                    self._merge(share)
+                    if loader.has_errors:
+                        break
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # no worker writes on after this returns
             _WORK = None
-            gc.unfreeze()
 
     def finish(self) -> Build:
         """The build: every file of the selected environments."""
@@ -258,37 +246,13 @@ _WORK: tuple[Compilation, StreamingLoad] | None = None
 def _load_and_render(files: list[Path]) -> Share:
     assert _WORK is not None
     compilation, loader = _WORK
-    compilation.helm().processes = 1  # the other cores run the other workers
     before = len(loader.problems)
     added = loader.add(files)
     problems = loader.problems[before:]
+    del loader.problems[before:]  # the caller merges them, whichever process this runs in
     share = Share() if any(p.severity == "error" for p in problems) else compilation._plan_and_render(added)
     share.load_problems = problems
     return share
-
-
-def compile_repo(
-    repo: Repo,
-    selection: Selection,
-    helm: Callable[[], HelmRenderer],
-    checker: Callable[[], ManifestChecker],
-    previous: Previous,
-    shared: Shared,
-    models: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    staging: Staging | None = None,
-) -> Build:
-    """Every file of the selected environments, reusing what `previous` shows is unchanged,
-    rendered in this process from a repository loaded whole.
-
-    `models` are all the models of the repository (default: those loaded); a model that is not
-    loaded is unchanged in every environment (`incremental.models_to_load`). Rendered files are
-    written into `staging` as they are rendered (none without one: `compile --check`).
-    """
-    names = sorted(models if models is not None else repo.models)
-    compilation = Compilation(repo, selection, helm, checker, previous, shared, names, progress or Progress(), staging)
-    compilation.add(sorted(repo.models))
-    return compilation.finish()
 
 
 def _environment(

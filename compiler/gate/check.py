@@ -21,6 +21,7 @@ from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
 from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
 from modelplane.history import Histories, promotion_input, read_histories
+from modelplane.parallel import PARALLEL_FROM, forked_map
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
 from modelplane.repo import Repo, Selection, StreamingLoad
@@ -142,7 +143,6 @@ def _rule_sets(
 
 
 EVALUATIONS = 8  # requests a large check in one process is split into: OPA evaluates each on a core
-_PARALLEL_FROM = 200  # fewer pairs: one request
 
 
 def _evaluate(
@@ -317,7 +317,7 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
     with _ready(repo, {env for env, _ in keys}, keys, options) as context:
-        judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= _PARALLEL_FROM else 1)
+        judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= PARALLEL_FROM else 1)
     return _report(repo, set(repo.models), context, judged)
 
 
@@ -331,6 +331,7 @@ def _judge_share(files: list[Path]) -> _Judged:
     before = len(loader.problems)
     added = set(loader.add(files))
     problems = loader.problems[before:]
+    del loader.problems[before:]  # the caller merges them, whichever process this runs in
     if any(p.severity == "error" for p in problems):
         return _Judged(load_problems=problems)
     keys = sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k))
@@ -351,7 +352,6 @@ def run_gate_shares(
     each share is loaded, judged and sent to OPA by one of `workers` forked processes (none:
     here), while OPA evaluates the others'. None when a spec has errors (the caller loads the
     repository whole to say which). `every_model`: the repository's, which waivers may name."""
-    import gc
 
     repo = loader.repo
     models = {f.parent.name for files in shares for f in files}
@@ -364,18 +364,9 @@ def run_gate_shares(
     with _ready(repo, envs, candidates, options) as context:
         _WORK = (loader, selection, context)
         try:
-            if workers:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                gc.freeze()  # the workers inherit it all: the collector leaves their pages alone
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                    parts = list(pool.map(_judge_share, shares))
-            else:
-                parts = [_judge_share(files) for files in shares]
+            parts = list(forked_map(_judge_share, shares, workers))
         finally:
             _WORK = None
-            gc.unfreeze()
     for part in parts:
         loader.problems += part.load_problems
         judged.keys += part.keys
