@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +88,19 @@ class FileHashes:
         files: Iterable[tuple[str, Stat]],
         hash_paths: Callable[[list[str]], list[str | None]],
         base: str,
-        present: Collection[str],
+        present: Collection[str] | None,
     ) -> dict[str, str | None]:
         """`files` (relative path, stat) -> content hash; what the cache does not know is hashed.
-        Entries of files no longer `present` under the folder are forgotten."""
+        Entries of files no longer `present` under the folder are forgotten (None: none is)."""
+        out, missing = self.known(files)
+        fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
+        learned = learn(missing, fresh)
+        out.update((rel, digest) for rel, _, digest in learned)
+        self.remember(learned, present)
+        return out
+
+    def known(self, files: Iterable[tuple[str, Stat]]) -> tuple[dict[str, str | None], list[tuple[str, Stat]]]:
+        """The hashes the cache has for `files` (their stat data unchanged), and the files it has not."""
         out: dict[str, str | None] = {}
         missing: list[tuple[str, Stat]] = []
         for rel, stat in files:
@@ -100,18 +109,33 @@ class FileHashes:
                 out[rel] = entry[4]
             else:
                 missing.append((rel, stat))
-        fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
-        settled = time.time_ns() - SETTLED_NS
-        kept = {rel: entry for rel, entry in self.entries.items() if rel in present}
-        for (rel, stat), digest in zip(missing, fresh, strict=True):
-            out[rel] = digest
+        return out, missing
+
+    def remember(self, learned: Iterable[Learned], present: Collection[str] | None) -> None:
+        """Keep what `learn` found (files hashed just now), and write the cache when it changed."""
+        kept = dict(self.entries) if present is None else {r: e for r, e in self.entries.items() if r in present}
+        changed = len(kept) != len(self.entries)
+        for rel, entry, _ in learned:
+            changed = True
             kept.pop(rel, None)
-            if digest is not None and stat[3] < settled:
-                kept[rel] = [*stat, digest]
-        if missing or len(kept) != len(self.entries):
+            if entry is not None:
+                kept[rel] = entry
+        if changed:
             self.entries = kept
             _write(self.path, kept)
-        return out
+
+
+Learned = tuple[str, list[Any] | None, str | None]  # a file, its cache entry (None: not kept) and its hash
+
+
+def learn(hashed: Sequence[tuple[str, Stat]], digests: Sequence[str | None]) -> list[Learned]:
+    """What hashing `hashed` just now taught: a file changed in the last seconds is not kept, as it
+    may change again within the same clock tick (same size and times, other content)."""
+    settled = time.time_ns() - SETTLED_NS
+    return [
+        (rel, [*stat, digest] if digest is not None and stat[3] < settled else None, digest)
+        for (rel, stat), digest in zip(hashed, digests, strict=True)
+    ]
 
 
 def crd_schemas(

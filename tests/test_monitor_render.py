@@ -15,7 +15,7 @@ from modelplane.cli import build_parser
 from modelplane.manifests import ManifestChecker
 from modelplane.render.alert_routing import plain_config, render_alert_routing
 from modelplane.render.base import parse_objects
-from modelplane.render.dashboard import render_dashboard
+from modelplane.render.dashboard import dashboard, dashboard_json, render_dashboard
 from modelplane.render.monitor_job import render_monitor_job
 from modelplane.render.retrain_events import render_retrain_events
 from modelplane.repo import Repo
@@ -127,3 +127,15 @@ def test_dashboard_configmap_has_the_sidecar_label_and_six_panels(example_repo: 
     assert titles[3].startswith("Drift per feature") and titles[4:] == ["Accuracy", "Fairness per protected attribute"]
     assert f'model="{model}"' in board["panels"][3]["targets"][0]["expr"]
     assert ManifestChecker(CRDS).errors(config_map, resolved.env.kubernetes_version) == []
+
+
+def test_dashboard_json_is_the_stdlib_indented_json_with_utf_8_as_it_is(example_repo: Repo) -> None:
+    for key in sorted(example_repo.resolved):
+        board = dashboard(example_repo.resolved[key])
+        assert dashboard_json(board) == json.dumps(board, indent=2, sort_keys=True) + "\n", key
+    odd = {"title": "drift é 日本", "b": [1.5, 2, None, {}], "a": {"z": True, "y": []}}
+    assert dashboard_json(odd) == json.dumps(odd, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    tiny = {"threshold": 1e-05}  # floats in plain decimals, read back as the same number
+    assert dashboard_json(tiny) == '{\n  "threshold": 0.00001\n}\n' and json.loads(dashboard_json(tiny)) == tiny
+    surrogate = {"title": "x\ud800"}  # not valid UTF-8: the stdlib escapes it
+    assert dashboard_json(surrogate) == json.dumps(surrogate, indent=2, sort_keys=True) + "\n"

@@ -10,8 +10,10 @@ from typing import Any
 import yaml
 
 from modelplane.manifests import ManifestChecker
-from modelplane.render.monitoring import render_monitoring, rule_groups
+from modelplane.render.base import dump_objects
+from modelplane.render.monitoring import _rule_text, render_monitoring, rule_groups
 from modelplane.render.monitoring_tests import promtool_tests
+from modelplane.render.yaml_writer import write_document
 from modelplane.repo import Repo
 from modelplane.resolve import Resolved
 from tests.conftest import CRDS, require_tool
@@ -121,3 +123,16 @@ def test_prometheus_rule_passes_its_crd(example_repo: Repo) -> None:
         assert checker.errors(rule, resolved.env.kubernetes_version) == []
         plain = yaml.safe_load(render_monitoring(resolved)[1].content())
         assert plain["groups"] == rule["spec"]["groups"]
+
+
+def test_the_rule_written_from_the_rules_file_is_the_rule_written_whole(example_repo: Repo) -> None:
+    for resolved in example_repo.resolved.values():
+        rule_file, rules_file, _ = render_monitoring(resolved)
+        assert rule_file.text is not None  # the shortcut was taken
+        assert rule_file.content() == dump_objects(rule_file.objects)
+    # A description with a literal block and an empty line in it stays byte-identical.
+    resolved = next(iter(example_repo.resolved.values()))
+    groups = rule_groups(resolved)
+    groups[1]["rules"][0]["annotations"]["description"] = "first\n\nthird\n"
+    rule = {"apiVersion": "v1", "kind": "K", "metadata": {"name": "m"}, "spec": {"groups": groups}}
+    assert _rule_text(rule, write_document({"groups": groups})) == dump_objects([rule])

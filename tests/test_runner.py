@@ -1,4 +1,4 @@
-"""Rendering in forked worker processes gives the same bytes as rendering in one process."""
+"""Forked worker processes give exactly what one process gives: compile's bytes, check's report."""
 
 from __future__ import annotations
 
@@ -25,3 +25,17 @@ def test_workers_render_exactly_what_one_process_renders(
         trees[name] = read_tree(out)
     assert parallel.workers(9) >= 2, "the second compile did fork"
     assert trees["one"] == trees["workers"] == compiled(read_tree(ROOT / "rendered"))
+
+
+def test_check_in_workers_reports_exactly_what_one_process_reports(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_tool("opa")
+    reports = {}
+    for name, start in (("one", 10**9), ("workers", 1)):
+        monkeypatch.setattr(parallel, "PARALLEL_FROM", start)
+        assert main(["--root", str(ROOT), "check", "--format", "json"]) == 0
+        reports[name] = capsys.readouterr().out
+    assert parallel.workers(9) >= 2, "the second check did fork"
+    assert reports["one"] == reports["workers"]
+    assert '"passed": true' in reports["one"] and '"findings": [' in reports["one"]

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelplane.gate.inputs import build_input, locate, rendered_objects
+from modelplane.gate.inputs import RenderedTree, build_input, locate, read_rendered
 from modelplane.gate.opa import Engine, local_server, opa_binary, rule_annotations
 from modelplane.gate.packages import ENGINE_REGO, LEVELS, PolicyPackage, policy_packages
 from modelplane.gate.results import CardScore, CheckReport, Finding, Waiver
 from modelplane.gate.sandbox import check_policies
 from modelplane.gate.waivers import load_waivers
 from modelplane.history import Histories, promotion_input, read_histories
+from modelplane.local_cache import Learned
 from modelplane.parallel import PARALLEL_FROM, forked_map
 from modelplane.problems import ModelplaneError, Problem
 from modelplane.registry import facts_for, load_lock
@@ -40,13 +41,11 @@ class GateOptions:
     now: float | None = None  # seconds since the epoch for soak times; None: the clock
 
 
-@contextmanager
-def _server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-    else:
-        with local_server() as local:
-            yield local
+def _modules(policy_dir: Path) -> list[Path]:
+    modules = sorted(p for p in policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
+    if not modules:
+        raise ModelplaneError(f"{policy_dir}: no policy modules (*.rego); refusing to pass without policies")
+    return modules
 
 
 def _rule_at(package: PolicyPackage, level: str) -> str:
@@ -172,7 +171,7 @@ def _evaluate(
 @dataclass
 class _Context:
     """What judging any pair needs, read once: the policies, their notes, the lock, the
-    promotion history and what compile rendered."""
+    promotion history and what compile recorded of what it rendered."""
 
     options: GateOptions
     packages: dict[str, PolicyPackage]
@@ -180,7 +179,7 @@ class _Context:
     lock: dict[str, Any]
     histories: Histories
     now: int
-    objects: dict[tuple[str, str], list[dict[str, Any]]]
+    tree: RenderedTree
     url: str = ""
     uploaded: dict[str, str] = field(default_factory=dict)  # policy id -> file, to name files in OPA's errors
 
@@ -195,14 +194,20 @@ class _Judged:
     with_rules: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
     load_problems: list[Problem] = field(default_factory=list)
+    learned: list[Learned] = field(default_factory=list)  # rendered files hashed on the way (for the cache)
+
+    def add(self, other: _Judged) -> None:
+        self.keys += other.keys
+        self.findings += other.findings
+        self.cards += other.cards
+        self.with_rules |= other.with_rules
+        self.seen |= other.seen
+        self.load_problems += other.load_problems
+        self.learned += other.learned
 
 
-def _context(repo: Repo, envs: set[str], candidates: list[tuple[str, str]], options: GateOptions) -> _Context:
-    modules = sorted(p for p in options.policy_dir.rglob("*.rego") if not p.name.endswith("_test.rego"))
-    if not modules:
-        raise ModelplaneError(f"{options.policy_dir}: no policy modules (*.rego); refusing to pass without policies")
-    packages = {p.name: p for p in policy_packages(modules)}
-    _sandbox(options)
+def _context(repo: Repo, envs: set[str], options: GateOptions) -> _Context:
+    packages = {p.name: p for p in policy_packages(_modules(options.policy_dir))}
     rendered = os.path.relpath(options.rendered_dir, repo.root)
     return _Context(
         options=options,
@@ -211,12 +216,14 @@ def _context(repo: Repo, envs: set[str], candidates: list[tuple[str, str]], opti
         lock=load_lock(repo.root),
         histories=read_histories(repo, envs, rendered, options.base),
         now=int(options.now if options.now is not None else time.time()),
-        objects=rendered_objects(options.rendered_dir, candidates),
+        tree=read_rendered(options.rendered_dir, envs),
     )
 
 
-def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests: int) -> _Judged:
-    """Evaluate the policies for `keys` (resolved in `repo`) on the server at `context.url`."""
+def _document(
+    repo: Repo, context: _Context, objects: dict[tuple[str, str], list[dict[str, Any]]]
+) -> Callable[[tuple[str, str]], dict[str, Any]]:
+    """The OPA input of a pair resolved in `repo`, with what compile rendered for it (`objects`)."""
     options, lock = context.options, context.lock
 
     def document(key: tuple[str, str]) -> dict[str, Any]:
@@ -226,15 +233,23 @@ def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests:
         if second is not None:  # an A/B test's variant B, held to the same registry facts
             facts = {**facts, "abTest": facts_for(lock, resolved.model.registry.name, second)}
         promotion = promotion_input(repo, key, context.histories, context.now)
-        return {**build_input(resolved, facts, context.objects[key], options.today), "promotion": promotion}
+        return {**build_input(resolved, facts, objects[key], options.today), "promotion": promotion}
 
-    judged = _Judged(keys=list(keys))
-    if not keys:
-        return judged
-    engine = Engine(context.url, timeout=options.timeout)
+    return document
+
+
+def _engine(context: _Context) -> tuple[Engine, list[list[str]]]:
+    """A client of the server at `context.url`, and the packages to evaluate."""
+    engine = Engine(context.url, timeout=context.options.timeout)
     engine.uploaded_files = context.uploaded
-    paths = [list(p.path) for p in context.packages.values()]
-    results = _evaluate(engine, paths, list(keys), document, requests)
+    return engine, [list(p.path) for p in context.packages.values()]
+
+
+def _collect(
+    judged: _Judged, repo: Repo, keys: list[tuple[str, str]], results: dict[str, Any], context: _Context
+) -> None:
+    """The findings and card scores OPA returned for `keys`, added to `judged`."""
+    judged.keys += keys
     for key in keys:
         outcome = results.get("/".join(key))
         if not isinstance(outcome, dict):
@@ -248,13 +263,24 @@ def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests:
         card = _card(key, outcome.get("card"))
         if card is not None:
             judged.cards.append(card)
+
+
+def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests: int) -> _Judged:
+    """Evaluate the policies for `keys` (resolved in `repo`) in `requests` requests at once."""
+    judged = _Judged()
+    if not keys:
+        return judged
+    objects, judged.learned = context.tree.objects(keys)
+    engine, paths = _engine(context)
+    results = _evaluate(engine, paths, list(keys), _document(repo, context, objects), requests)
+    _collect(judged, repo, list(keys), results, context)
     return judged
 
 
 def _upload(url: str, options: GateOptions) -> dict[str, str]:
-    """Put the policies on the server, unless it has them from a bundle (`--no-upload`); the file
-    of each policy id uploaded, to name files in OPA's errors."""
-    if options.upload or options.opa_url is None:
+    """Put the policies on a shared server, unless it has them from a bundle (`--no-upload`); the
+    file of each policy id uploaded, to name files in OPA's errors."""
+    if options.upload:
         engine = Engine(url, timeout=options.timeout)
         engine.upload(options.policy_dir)
         return engine.uploaded_files
@@ -262,27 +288,37 @@ def _upload(url: str, options: GateOptions) -> dict[str, str]:
 
 
 @contextmanager
-def _ready(
-    repo: Repo, envs: set[str], candidates: list[tuple[str, str]], options: GateOptions
-) -> Iterator[_Context]:
-    """The context, on a server that has the policies. The upload, mostly a wait on OPA compiling
-    them, runs beside the reading of the context; an error there (the sandbox's first) wins."""
+def _ready(repo: Repo, envs: set[str], options: GateOptions) -> Iterator[_Context]:
+    """The context, on a server that has the policies, after the sandbox has passed them.
+
+    A local server reads the policy files as it starts (one compile of them all; OPA names each
+    by its file). To a shared server they are uploaded, mostly a wait on OPA compiling them, beside
+    the reading of the context; an error there (the sandbox's first) wins.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    with _server(options.opa_url) as url:
-        pool = ThreadPoolExecutor(1)
+    if options.opa_url is None:
+        modules = _modules(options.policy_dir)
+        _sandbox(options)
+        with local_server(policies=[*modules, ENGINE_REGO]) as url:
+            context = _context(repo, envs, options)
+            context.url = url
+            yield context
+        return
+    pool = ThreadPoolExecutor(1)
+    try:
+        uploading = pool.submit(_upload, options.opa_url, options)
         try:
-            uploading = pool.submit(_upload, url, options)
-            try:
-                context = _context(repo, envs, candidates, options)
-            except BaseException:
-                with suppress(BaseException):
-                    uploading.result()
-                raise
-            context.url, context.uploaded = url, uploading.result()
-        finally:
-            pool.shutdown(wait=True)  # no thread is left when the caller forks workers
-        yield context
+            _sandbox(options)
+            context = _context(repo, envs, options)
+        except BaseException:
+            with suppress(BaseException):
+                uploading.result()
+            raise
+        context.url, context.uploaded = options.opa_url, uploading.result()
+    finally:
+        pool.shutdown(wait=True)  # no thread is left when the caller forks workers
+    yield context
 
 
 def _report(
@@ -316,8 +352,9 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
     keys = sorted(k for k in repo.resolved if selection.wants(*k))
     if not keys:
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
-    with _ready(repo, {env for env, _ in keys}, keys, options) as context:
+    with _ready(repo, {env for env, _ in keys}, options) as context:
         judged = _judge(repo, keys, context, EVALUATIONS if len(keys) >= PARALLEL_FROM else 1)
+    context.tree.hashes.remember(judged.learned, None)
     return _report(repo, set(repo.models), context, judged)
 
 
@@ -325,18 +362,34 @@ def run_gate(repo: Repo, selection: Selection, options: GateOptions) -> tuple[Ch
 _WORK: tuple[StreamingLoad, Selection, _Context] | None = None
 
 
-def _judge_share(files: list[Path]) -> _Judged:
+def _judge_shares(shares: list[list[Path]]) -> _Judged:
+    """Load each share, build its inputs and send them; OPA evaluates a share while the next
+    one loads. Stops at the first share whose specs have errors (those come back alone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     assert _WORK is not None
     loader, selection, context = _WORK
-    before = len(loader.problems)
-    added = set(loader.add(files))
-    problems = loader.problems[before:]
-    del loader.problems[before:]  # the caller merges them, whichever process this runs in
-    if any(p.severity == "error" for p in problems):
-        return _Judged(load_problems=problems)
-    keys = sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k))
-    judged = _judge(loader.repo, keys, context, 1)
-    judged.load_problems = problems
+    engine, paths = _engine(context)
+    judged = _Judged()
+    sent: list[tuple[list[tuple[str, str]], Any]] = []
+    with ThreadPoolExecutor(1) as pool:
+        for files in shares:
+            before = len(loader.problems)
+            added = set(loader.add(files))
+            problems = loader.problems[before:]
+            del loader.problems[before:]  # the caller merges them, whichever process this runs in
+            judged.load_problems += problems
+            if any(p.severity == "error" for p in problems):
+                return _Judged(load_problems=judged.load_problems)  # the pool finishes what was sent
+            keys = sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k))
+            objects, learned = context.tree.objects(keys)
+            judged.learned += learned
+            document = _document(loader.repo, context, objects)
+            items = {"/".join(k): document(k) for k in keys}
+            sent.append((keys, pool.submit(engine.evaluate, paths, items) if keys else None))
+        for keys, evaluation in sent:
+            outcome = evaluation.result() if evaluation is not None else {}
+            _collect(judged, loader.repo, keys, outcome.get("results") or {}, context)
     return judged
 
 
@@ -349,31 +402,27 @@ def run_gate_shares(
     every_model: set[str],
 ) -> tuple[CheckReport, list[Problem]] | None:
     """The gate with the environments loaded into `loader` and the model files in `shares`:
-    each share is loaded, judged and sent to OPA by one of `workers` forked processes (none:
-    here), while OPA evaluates the others'. None when a spec has errors (the caller loads the
-    repository whole to say which). `every_model`: the repository's, which waivers may name."""
-
+    each of `workers` forked processes (none: this one) loads its shares, builds their inputs
+    and sends them to the one OPA server, a share at a time. None when a spec has errors (the
+    caller loads the repository whole to say which). `every_model`: the repository's, which
+    waivers may name."""
     repo = loader.repo
     models = {f.parent.name for files in shares for f in files}
     envs = {e for e in repo.environments if not selection.envs or e in selection.envs}
-    candidates = sorted((e, m) for e in envs for m in models if selection.wants(e, m))
-    if not candidates:
+    if not any(selection.wants(e, m) for e in envs for m in models):
         raise ModelplaneError("no (environment, model) pairs to check; refusing to pass with no inputs")
+    batches = [shares[i::workers] for i in range(workers)] if workers else [shares]
     judged = _Judged()
     global _WORK
-    with _ready(repo, envs, candidates, options) as context:
+    with _ready(repo, envs, options) as context:
         _WORK = (loader, selection, context)
         try:
-            parts = list(forked_map(_judge_share, shares, workers))
+            for part in forked_map(_judge_shares, batches, workers):
+                judged.add(part)
         finally:
             _WORK = None
-    for part in parts:
-        loader.problems += part.load_problems
-        judged.keys += part.keys
-        judged.findings += part.findings
-        judged.cards += part.cards
-        judged.with_rules |= part.with_rules
-        judged.seen |= part.seen
+    loader.problems += judged.load_problems
     if loader.has_errors:
         return None
+    context.tree.hashes.remember(judged.learned, None)
     return _report(repo, every_model, context, judged)

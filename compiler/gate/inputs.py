@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelplane.build_manifest import object_refs, read_manifest
+from modelplane.incremental import hash_files
 from modelplane.loader import Position
+from modelplane.local_cache import FileHashes, Learned, learn, stat_of
 from modelplane.problems import KeyPath, ModelplaneError, format_path
 from modelplane.render.base import parse_objects
 from modelplane.repo import Repo
@@ -28,24 +35,64 @@ def _max_usage(resolved: Resolved) -> tuple[int, int]:
     return (cpu_millicores(cpu) * replicas if cpu else 0, memory_bytes(memory) * replicas if memory else 0)
 
 
-def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """What `compile` wrote for each (environment, model), from the build manifests: every object
-    (apiVersion, kind, namespace, name) and the images it runs, in file order.
+@dataclass
+class RenderedTree:
+    """What compile recorded under rendered/: each environment's manifest entries, and the cache
+    of the files' hashes. Read once; `objects` then serves any share of the pairs."""
 
-    The images include the ones the compiler adds itself (the pipeline's register step), so a
-    policy can hold them to the same rules as the spec's own. A file that no longer has the
-    content its manifest records (edited by hand) is read back instead, so the gate judges what
-    Argo CD would sync. No manifest means nothing rendered; a manifest that cannot be trusted
-    stops the gate.
-    """
-    from modelplane.build_manifest import object_refs, read_manifest
-    from modelplane.incremental import hash_files, scan_tree
-    from modelplane.local_cache import FileHashes
+    root: Path
+    models: dict[str, dict[str, Any]]  # environment -> model -> manifest entry
+    hashes: FileHashes
 
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    manifests: dict[str, Any] = {}
-    keys = list(keys)
-    for env in sorted({env for env, _ in keys}):
+    def objects(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], list[Learned]]:
+        """What compile wrote for each (environment, model): every object (apiVersion, kind,
+        namespace, name) and the images it runs, in file order; and what hashing the files the
+        cache did not know taught it (for `hashes.remember`).
+
+        The images include the ones the compiler adds itself (the pipeline's register step), so a
+        policy can hold them to the same rules as the spec's own. A file that no longer has the
+        content its manifest records (edited by hand) is read back instead, so the gate judges
+        what Argo CD would sync; a file that is gone gives nothing.
+        """
+        keys = list(keys)
+        wanted = [
+            f"{env}/{o['path']}"
+            for env, model in keys
+            for o in (self.models.get(env, {}).get(model) or {}).get("outputs", [])
+            if o["objects"]
+        ]
+        stats = {}
+        for rel in wanted:
+            with suppress(FileNotFoundError, NotADirectoryError):
+                found = os.stat(self.root / rel, follow_symlinks=False)
+                if stat.S_ISREG(found.st_mode):  # a link or a folder in its place is no file of compile's
+                    stats[rel] = stat_of(found)
+        disk, missing = self.hashes.known(stats.items())
+        learned = learn(missing, hash_files([self.root / rel for rel, _ in missing]))
+        disk.update((rel, digest) for rel, _, digest in learned)
+        out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for env, model in keys:
+            objects: list[dict[str, Any]] = []
+            for output in (self.models.get(env, {}).get(model) or {}).get("outputs", []):
+                rel = f"{env}/{output['path']}"
+                if not output["objects"]:
+                    continue
+                if disk.get(rel) == output["sha256"]:
+                    objects += output["objects"]
+                elif rel in stats:
+                    text = (self.root / rel).read_text(encoding="utf-8")
+                    objects += object_refs(o for o in parse_objects(text) if isinstance(o, dict))
+            out[(env, model)] = objects
+        return out, learned
+
+
+def read_rendered(rendered: Path, envs: Iterable[str]) -> RenderedTree:
+    """The build manifests of `envs` under `rendered`. No manifest means nothing rendered; a
+    manifest that cannot be trusted stops the gate."""
+    models: dict[str, dict[str, Any]] = {}
+    for env in sorted(set(envs)):
         manifest = read_manifest(rendered / env)
         if manifest.data is None and manifest.problem != "missing":
             raise ModelplaneError(f"{rendered / env / 'manifest.json'}: {manifest.problem}; run `modelplane compile`")
@@ -55,29 +102,17 @@ def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tu
                 " objects there; run `modelplane compile`",
                 file=sys.stderr,
             )
-        manifests[env] = manifest.models
-    # Each recorded object file's hash on disk (remembered by stat data, as compile does).
-    stats = scan_tree(rendered) if rendered.is_dir() else {}
-    recorded = [
-        (f"{env}/{o['path']}", stats[f"{env}/{o['path']}"])
-        for env, model in keys
-        for o in (manifests[env].get(model) or {}).get("outputs", [])
-        if o["objects"] and f"{env}/{o['path']}" in stats
-    ]
-    disk = FileHashes(rendered).hashes(recorded, hash_files, str(rendered), stats)
-    for env, model in keys:
-        objects: list[dict[str, Any]] = []
-        for output in (manifests[env].get(model) or {}).get("outputs", []):
-            rel = f"{env}/{output['path']}"
-            if not output["objects"]:
-                continue
-            if disk.get(rel) == output["sha256"]:
-                objects += output["objects"]
-            elif rel in stats:
-                text = (rendered / rel).read_text(encoding="utf-8")
-                objects += object_refs(o for o in parse_objects(text) if isinstance(o, dict))
-        out[(env, model)] = objects
-    return out
+        models[env] = manifest.models
+    return RenderedTree(rendered, models, FileHashes(rendered))
+
+
+def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """`RenderedTree.objects` of `keys`, in one go."""
+    keys = list(keys)
+    tree = read_rendered(rendered, [env for env, _ in keys])
+    objects, learned = tree.objects(keys)
+    tree.hashes.remember(learned, None)
+    return objects
 
 
 def environment_facts(resolved: Resolved) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from modelplane.render.alerts import error_ratio, selectors
 from modelplane.render.base import Output, common_annotations, common_labels
 from modelplane.resolve import Resolved
@@ -91,6 +93,17 @@ def dashboard(resolved: Resolved) -> dict[str, Any]:
     }
 
 
+def dashboard_json(data: dict[str, Any]) -> str:
+    """Indented JSON with sorted keys, as `json.dumps(indent=2)` writes it but with UTF-8 as it is
+    and floats as plain decimals (`0.00001`), ten times faster: a full compile writes thousands.
+    A string that is not valid UTF-8 (a lone surrogate) falls back to `json`, which escapes it."""
+    try:
+        options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+        return orjson.dumps(data, option=options).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
 def render_dashboard(resolved: Resolved) -> list[Output]:
     name, env = resolved.model.metadata.name, resolved.env.metadata.name
     config_map = {
@@ -102,6 +115,6 @@ def render_dashboard(resolved: Resolved) -> list[Output]:
             "labels": {**common_labels(resolved), SIDECAR_LABEL: "1"},
             "annotations": common_annotations(resolved),
         },
-        "data": {f"{name}-{env}.json": json.dumps(dashboard(resolved), indent=2, sort_keys=True) + "\n"},
+        "data": {f"{name}-{env}.json": dashboard_json(dashboard(resolved))},
     }
     return [Output("dashboard.yaml", objects=[config_map], synced=True)]

@@ -19,6 +19,7 @@ from modelplane.render.alerts import (
 )
 from modelplane.render.base import Output, common_annotations, common_labels, dump_document
 from modelplane.render.monitoring_tests import RULES_FILE, promtool_tests
+from modelplane.render.yaml_writer import Unusual, write_document
 from modelplane.resolve import Resolved
 
 
@@ -56,6 +57,21 @@ def freshness_groups(resolved: Resolved, alerts: AlertSet | None = None) -> list
     return [{"name": f"modelplane.{name}.freshness", "rules": _rules(resolved, alerts.freshness)}]
 
 
+def _rule_text(rule: dict[str, Any], rules_text: str) -> str | None:
+    """The PrometheusRule's YAML from the rules file's: `spec` sorts last and holds only `groups`,
+    so its lines are the rules file's two spaces in (the writer indents a nested block by two and
+    leaves empty lines empty). None when the fast writer leaves the rest to PyYAML."""
+    head = {k: v for k, v in rule.items() if k != "spec"}
+    if max(head) > "spec":
+        return None
+    try:
+        head_text = write_document(head)
+    except Unusual:
+        return None
+    nested = "\n".join("  " + line if line else "" for line in rules_text.split("\n"))
+    return "---\n" + head_text + "spec:\n" + nested
+
+
 def render_monitoring(resolved: Resolved, alerts: AlertSet | None = None) -> list[Output]:
     alerts = alerts or alert_set(resolved)
     groups = rule_groups(resolved, alerts) + freshness_groups(resolved, alerts)
@@ -70,8 +86,14 @@ def render_monitoring(resolved: Resolved, alerts: AlertSet | None = None) -> lis
         },
         "spec": {"groups": groups},
     }
+    # The rules are written once: a full compile writes millions of YAML nodes.
+    try:
+        rules_text = write_document({"groups": groups})
+        rule_text = _rule_text(rule, rules_text)
+    except Unusual:
+        rules_text, rule_text = dump_document({"groups": groups}), None
     return [
-        Output("monitoring.yaml", objects=[rule], synced=True),
-        Output(RULES_FILE, text=dump_document({"groups": groups})),
+        Output("monitoring.yaml", objects=[rule], text=rule_text, synced=True),
+        Output(RULES_FILE, text=rules_text),
         Output("monitoring.test.yaml", text=dump_document(promtool_tests(resolved, alerts))),
     ]
