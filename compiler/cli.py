@@ -65,10 +65,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 # A command builds millions of small objects that live until it exits (parsed specs, source maps,
 # rendered objects) and almost no cycles; collecting every 700 allocations took half of loading.
 GC_THRESHOLD = (100_000, 50, 100)
+# The same for the Go tools a command runs, helm above all: a batch of releases makes mostly
+# short-lived garbage, and at Go's default pace (100) collecting it was a sixth of helm's time.
+# A GOGC of the caller's own is kept.
+GO_COLLECTOR = "400"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLD)
+    os.environ.setdefault("GOGC", GO_COLLECTOR)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)

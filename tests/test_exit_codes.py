@@ -165,3 +165,18 @@ def test_exit_code(
     assert "Traceback" not in out + err
     if expected == 2 and command:
         assert err.strip(), "exit 2 always says why on stderr"
+
+
+@pytest.mark.parametrize("given", [None, "150"])
+def test_the_go_tools_a_command_runs_get_a_slower_collector_unless_the_caller_set_one(
+    monkeypatch: pytest.MonkeyPatch, given: str | None
+) -> None:
+    import os
+
+    from modelplane.cli import GO_COLLECTOR
+
+    monkeypatch.setenv("GOGC", given or "")  # restored (or removed) after the test
+    if given is None:
+        monkeypatch.delenv("GOGC")
+    assert main(["--root", str(ROOT), "validate"]) == 0
+    assert os.environ["GOGC"] == (given or GO_COLLECTOR)
