@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from pyhelm3 import Command
 
@@ -107,10 +108,10 @@ def split_by_release(text: str, count: int) -> list[list[dict[str, Any]]]:
                 raise ModelplaneError(f"helm output has a line that is not a release: {line.strip()[:80]}")
             continue
         try:
-            release = json.loads(line[2:])
+            release = orjson.loads(line[2:])  # twice the stdlib's speed; Go writes no lone surrogates
             index, objects = release["release"], release["objects"]
             out[index] = [o for o in objects if o]
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (orjson.JSONDecodeError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise ModelplaneError(f"helm output has a document that is not a release: {line[:80]}") from exc
     missing = [i for i, objects in enumerate(out) if objects is None]
     if missing:
