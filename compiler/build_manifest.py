@@ -117,6 +117,11 @@ def model_texts(text: str) -> dict[str, str]:
     return out
 
 
+def entry_text(entry: Mapping[str, Any]) -> str:
+    """A model entry's text in the manifest, as `manifest_text` writes it (workers write their own)."""
+    return _layout(entry, 2, "    ")
+
+
 def manifest_text(data: Mapping[str, Any], known: Mapping[str, tuple[Any, str]] | None = None) -> str:
     """The manifest file's text, digest included (any `digest` in `data` is replaced). `known`:
     model entries already written out (entry, its text), reused when the entry is the same object."""
@@ -124,7 +129,7 @@ def manifest_text(data: Mapping[str, Any], known: Mapping[str, tuple[Any, str]] 
     models = data.get("models") or {}
     texts = [
         f"    {_ENCODE(name)}: "
-        + (known[name][1] if name in known and known[name][0] is models[name] else _layout(models[name], 2, "    "))
+        + (known[name][1] if name in known and known[name][0] is models[name] else entry_text(models[name]))
         for name in sorted(models)
     ]
     body = {k: v for k, v in data.items() if k != "models"} | {"digest": "sha256:" + _ZEROS, "models": {}}

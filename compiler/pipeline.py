@@ -26,6 +26,7 @@ from modelplane.build_manifest import (
     FILE,
     KIND,
     SCHEMA_VERSION,
+    entry_text,
     manifest_text,
     model_texts,
     object_refs,
@@ -167,9 +168,9 @@ class Compilation:
                 self.runner = Runner(self.helm(), self.checker, self.progress)
             out.rendered, out.problems = self.runner.render(pairs, out.inputs, self.staging)
             for pair in pairs:
-                out.rendered[pair.key].record["sources"] = {
-                    pair.resolved.model_file: shared.models[pair.resolved.model_file]
-                }
+                done = out.rendered[pair.key]
+                done.record["sources"] = {pair.resolved.model_file: shared.models[pair.resolved.model_file]}
+                done.text = entry_text(done.record)
         return out
 
     def _merge(self, share: Share) -> None:
@@ -329,6 +330,10 @@ def _environment(
         found = previous.manifests.get(env)
         texts = model_texts(found.text) if found is not None else {}
         known = {name: (entry, texts[name]) for name, entry in (old or {}).get("models", {}).items() if name in texts}
+        for model in names:  # entries rendered now: their text was written by the worker that rendered them
+            done = rendered.get((env, model))
+            if done is not None and done.text:
+                known[model] = (done.record, done.text)
         _put(wanted, previous, rel, _text(manifest_text(data, known)))
 
 

@@ -160,6 +160,24 @@ class Staging:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+class _Listing:
+    """Whether a file is in a folder, from one listing of the folder (a compile checks tens of
+    thousands of files in a few thousand folders)."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+
+    def has(self, path: Path) -> bool:
+        names = self._names.get(path.parent)
+        if names is None:
+            try:
+                names = set(os.listdir(path.parent))
+            except (FileNotFoundError, NotADirectoryError):
+                names = set()
+            self._names[path.parent] = names
+        return path.name in names
+
+
 def update_tree(
     staging: Staging, wanted: Mapping[str, Content | None], current: Collection[str]
 ) -> list[str]:
@@ -184,13 +202,14 @@ def update_tree(
         if not changed and not removed:
             staging.discard()
             return []
+        written = _Listing()
         for path, content in wanted.items():
             if unit_of(path) not in changed:
                 continue
             target = staging.new / path
             if content is not None and content.text is not None:
                 staging.write(path, content.text)
-            elif not os.path.lexists(target):  # already written by a renderer when it is there
+            elif not written.has(target):  # already written by a renderer when it is there
                 if content is not None:
                     raise FileNotFoundError(f"{target}: the renderer did not write it")
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ class Rendered:
     record: dict[str, Any]
     files: dict[str, Content]
     application: str
+    text: str = ""  # the entry's text in the manifest, once the entry is final (written where it rendered)
 
 
 @dataclass
