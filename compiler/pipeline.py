@@ -331,9 +331,9 @@ def _environment(
         texts = model_texts(found.text) if found is not None else {}
         known = {name: (entry, texts[name]) for name, entry in (old or {}).get("models", {}).items() if name in texts}
         for model in names:  # entries rendered now: their text was written by the worker that rendered them
-            done = rendered.get((env, model))
-            if done is not None and done.text:
-                known[model] = (done.record, done.text)
+            now = rendered.get((env, model))
+            if now is not None and now.text:
+                known[model] = (now.record, now.text)
         _put(wanted, previous, rel, _text(manifest_text(data, known)))
 
 
