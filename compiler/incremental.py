@@ -53,6 +53,7 @@ class Previous:
     current: set[str] = field(default_factory=set)  # every file, relative to `out`
     manifests: dict[str, Manifest] = field(default_factory=dict)
     disk: dict[str, str | None] = field(default_factory=dict)  # recorded path -> hash on disk now
+    hashes: FileHashes | None = None  # this machine's cache of the folder's file hashes
 
     def manifest(self, env: str) -> dict[str, Any] | None:
         found = self.manifests.get(env)
@@ -88,9 +89,10 @@ def scan_tree(folder: Path) -> dict[str, Stat]:
 def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Previous:
     """The current tree under `out`; with `trust`, the manifests of `envs` and their files' hashes."""
     stats = scan_tree(out) if out.is_dir() else {}
-    previous = Previous(out, set(stats))
+    cache = FileHashes(out)
+    previous = Previous(out, set(stats), hashes=cache)
     if not trust:  # no manifest is read; what is on disk is hashed, so unchanged files stay untouched
-        previous.disk = FileHashes(out).hashes(sorted(stats.items()), hash_files, os.fspath(out), stats)
+        previous.disk = cache.hashes(sorted(stats.items()), hash_files, os.fspath(out), stats)
         return previous
     recorded: list[str] = []
     for env in envs:
@@ -101,7 +103,7 @@ def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Prev
         recorded += [f"{env}/{o['path']}" for o in manifest.data["outputs"]]
         recorded += [f"{env}/{o['path']}" for m in manifest.models.values() for o in m["outputs"]]
     present = [(rel, stats[rel]) for rel in recorded if rel in stats]
-    previous.disk = FileHashes(out).hashes(present, hash_files, os.fspath(out), stats)
+    previous.disk = cache.hashes(present, hash_files, os.fspath(out), stats)
     return previous
 
 

@@ -6,7 +6,9 @@ files of each kind are kept (`KEEP`).
 - Content hashes of output files, remembered by their stat data (inode, size, modification and
   change times), as git's index does: a file whose stat data changed is hashed again. An entry
   is only kept once its change time is a few seconds old, so that a file edited twice within
-  the file system's timestamp granularity is never taken for its older self.
+  the file system's timestamp granularity is never taken for its older self. The files compile
+  writes are remembered as it writes them (in its own staging folder), so the check that follows
+  a compile hashes nothing.
 - The JSON Schemas compile derives from a folder of CRDs, by the folder's content hash.
 - A tool's version, by the executable's path, size and modification time (a process saved).
 """
@@ -126,6 +128,13 @@ class FileHashes:
 
 
 Learned = tuple[str, list[Any] | None, str | None]  # a file, its cache entry (None: not kept) and its hash
+
+
+def written_files(files: Iterable[tuple[str, Stat, str]]) -> list[Learned]:
+    """What writing `files` (path, the stat right after writing, the hash of what was written)
+    taught. Kept however recent: compile writes them into its own staging folder, where nothing
+    else writes, and moves them into place by their folders, which keeps each file's stat data."""
+    return [(rel, [*stat, digest], digest) for rel, stat, digest in files]
 
 
 def learn(hashed: Sequence[tuple[str, Stat]], digests: Sequence[str | None]) -> list[Learned]:

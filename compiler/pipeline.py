@@ -35,6 +35,7 @@ from modelplane.build_manifest import (
 )
 from modelplane.fingerprint import combined, compiler_code, environment_hash, pair_inputs, spec_hash
 from modelplane.incremental import Previous, Shared
+from modelplane.local_cache import Stat
 from modelplane.parallel import forked_map
 from modelplane.problems import Problem
 from modelplane.progress import Progress
@@ -210,6 +211,11 @@ class Compilation:
                         break
         finally:
             _WORK = None
+
+    def written(self, build: Build) -> list[tuple[str, Stat, str]]:
+        """Each file the renderers staged that the build puts in place: its stat and hash."""
+        staged = [file for done in self.done.rendered.values() for file in done.written]
+        return [file for file in staged if build.wanted.get(file[0]) is not None]
 
     def finish(self) -> Build:
         """The build: every file of the selected environments."""

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelplane.local_cache import Stat, stat_of
 from modelplane.problems import ModelplaneError
 
 MARKER = ".modelplane-output"
@@ -142,7 +143,8 @@ class Staging:
         self.new = self.path / "new"
         self._folders: set[Path] = set()  # made already (by this process)
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, text: str) -> Stat:
+        """Write `text` at `rel`; the file's stat data right after (what the hash cache keys on)."""
         target = self.new / rel
         if target.parent not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +155,7 @@ class Staging:
             data = memoryview(text.encode("utf-8"))
             while data:
                 data = data[os.write(fd, data) :]
+            return stat_of(os.fstat(fd))
         finally:
             os.close(fd)
 

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from modelplane import local_cache
+from modelplane.build_manifest import sha256
+from modelplane.cli import main
+from modelplane.gate import inputs
 from modelplane.incremental import hash_files, scan_tree
+from tests.conftest import CRDS, require_tool
+from tests.example_copy import copy_example
 
 
 def _hashes(folder: Path) -> dict[str, str | None]:
@@ -47,3 +52,33 @@ def test_an_unwritable_cache_is_no_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/modelplane-no-cache")
     (tmp_path / "a.yaml").write_text("a: 1\n")
     assert list(_hashes(tmp_path).values())[0] is not None
+
+
+def test_the_check_after_a_compile_hashes_nothing_compile_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_tool("helm")
+    require_tool("opa")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = copy_example(tmp_path / "repo", parts=("models", "environments", "policies"))
+    assert main(["--root", str(repo), "compile", "--crds", str(CRDS), "--quiet"]) == 0
+    cached = local_cache.FileHashes(repo / "rendered").entries
+    for rel, entry in cached.items():  # exactly the stat and content now on disk
+        assert tuple(entry[:4]) == local_cache.stat_of(os.stat(repo / "rendered" / rel)), rel
+        assert entry[4] == sha256((repo / "rendered" / rel).read_bytes()), rel
+    assert "prod/churn/serving.yaml" in cached and len(cached) > 80
+
+    hashed: list[str] = []
+
+    def hashing(paths: list[Path]) -> list[str | None]:
+        hashed.extend(map(str, paths))
+        return hash_files(paths)
+
+    monkeypatch.setattr(inputs, "hash_files", hashing)
+    assert main(["--root", str(repo), "check"]) in (0, 1)  # judged: rendered/ is not in the git history
+    assert hashed == [], "what compile wrote is known by its stat data"
+    # A file edited after the compile is hashed again and read back.
+    training = repo / "rendered/prod/churn/training.yaml"
+    training.write_text(training.read_text().replace("kind: ServiceAccount", "kind: ServiceAccount2", 1))
+    objects = inputs.rendered_objects(repo / "rendered", [("prod", "churn")])[("prod", "churn")]
+    assert hashed == [str(training)] and "ServiceAccount2" in {o["kind"] for o in objects}

@@ -137,6 +137,7 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     # something is to be rendered.
     from modelplane.decisions import carried_over
     from modelplane.incremental import models_to_load, read_previous
+    from modelplane.local_cache import written_files
     from modelplane.parallel import split
     from modelplane.pipeline import Compilation
     from modelplane.repo import StreamingLoad, load_repo
@@ -190,6 +191,8 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     removed = removed_models(previous.current, build.wanted)
     progress.stage("write")
     changed = update_tree(staging, build.wanted, previous.current)
+    if previous.hashes is not None:  # so the check that follows need not hash what compile wrote
+        previous.hashes.remember(written_files(compilation.written(build)), build.wanted)
     written = sum(1 for text in build.wanted.values() if text is not None)
     lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]
     lines.append(

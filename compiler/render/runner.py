@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelplane.build_manifest import object_refs, output_record
 from modelplane.fingerprint import combined
+from modelplane.local_cache import Stat
 from modelplane.problems import Problem
 from modelplane.progress import Progress
 from modelplane.render.argocd import render_application, sync_wave
@@ -36,6 +37,7 @@ class Rendered:
     files: dict[str, Content]
     application: str
     text: str = ""  # the entry's text in the manifest, once the entry is final (written where it rendered)
+    written: list[tuple[str, Stat, str]] = field(default_factory=list)  # each file staged: its stat, its hash
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Done:
     synced: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # kept only where asked (the Application)
+    written: list[tuple[str, Stat, str]] = field(default_factory=list)
 
     def add(self, other: _Done) -> None:
         self.files.update(other.files)
@@ -54,6 +57,7 @@ class _Done:
         self.synced += other.synced
         self.problems += other.problems
         self.texts.update(other.texts)
+        self.written += other.written
 
 
 def check_objects(
@@ -90,7 +94,7 @@ def finish(
         record = output_record(path, text.encode(), output.synced, object_refs(output.objects))
         done.records.append(record)
         if staging is not None:
-            staging.write(f"{env}/{path}", text)
+            done.written.append((f"{env}/{path}", staging.write(f"{env}/{path}", text), record["sha256"]))
         done.files[path] = Content(record["sha256"])
         if keep:
             done.texts[path] = text
@@ -133,5 +137,5 @@ class Runner:
                 "application": app_path,
                 "outputs": sorted(got.records, key=lambda r: r["path"]),
             }
-            out[pair.key] = Rendered(record, got.files, got.texts[app_path])
+            out[pair.key] = Rendered(record, got.files, got.texts[app_path], written=got.written)
         return out, problems
