@@ -38,6 +38,8 @@ def test_images_are_every_image_key_at_any_depth_and_nothing_else() -> None:
         "images": ["f"],
     }
     assert images_in(tricky) == sorted(_reference_images(tricky)) == sorted(["a@sha256:1", 'b "quoted" \\ \u00e9', "d"])
+    odd_keys = {1: {"image": "g"}, "image": "h\n\u0000"}  # not JSON: walked instead
+    assert images_in(odd_keys) == sorted(_reference_images(odd_keys)) == ["g", "h\n\u0000"]
     for path in sorted((ROOT / "rendered").rglob("*.yaml")):
         for obj in parse_objects(path.read_text()):
             if isinstance(obj, dict):
