@@ -212,10 +212,9 @@ class Compilation:
         finally:
             _WORK = None
 
-    def written(self, build: Build) -> list[tuple[str, Stat, str]]:
-        """Each file the renderers staged that the build puts in place: its stat and hash."""
-        staged = [file for done in self.done.rendered.values() for file in done.written]
-        return [file for file in staged if build.wanted.get(file[0]) is not None]
+    def staged(self) -> list[tuple[str, Stat, str]]:
+        """Each file the renderers wrote into the staging folder: its stat and hash."""
+        return [file for done in self.done.rendered.values() for file in done.written]
 
     def finish(self) -> Build:
         """The build: every file of the selected environments."""

@@ -142,6 +142,7 @@ class Staging:
         self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
         self.new = self.path / "new"
         self._folders: set[Path] = set()  # made already (by this process)
+        self.staged: set[str] = set()  # written (here, or by workers that said so)
 
     def write(self, rel: str, text: str) -> Stat:
         """Write `text` at `rel`; the file's stat data right after (what the hash cache keys on)."""
@@ -155,6 +156,7 @@ class Staging:
             data = memoryview(text.encode("utf-8"))
             while data:
                 data = data[os.write(fd, data) :]
+            self.staged.add(rel)
             return stat_of(os.fstat(fd))
         finally:
             os.close(fd)
@@ -212,7 +214,7 @@ def update_tree(
             target = staging.new / path
             if content is not None and content.text is not None:
                 staging.write(path, content.text)
-            elif not written.has(target):  # already written by a renderer when it is there
+            elif path not in staging.staged and not written.has(target):  # a renderer wrote it, or not
                 if content is not None:
                     raise FileNotFoundError(f"{target}: the renderer did not write it")
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -238,12 +240,15 @@ def _apply(staging: Path, destination: Path) -> None:
     if not destination.exists():
         destination.mkdir()
         os.chmod(destination, 0o755)
+    made: set[Path] = set()
     for unit in journal["replace"]:
         source, target = staging / "new" / unit, destination / unit
         if not os.path.lexists(source):
             continue  # already in place
         _move_aside(target, staging / "old" / unit)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:  # an environment's folder, for its thousand models
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         os.replace(source, target)
     for unit in journal["remove"]:
         _move_aside(destination / unit, staging / "old" / unit)
