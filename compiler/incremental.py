@@ -50,10 +50,10 @@ class Previous:
     """The output folder before this compile: its files, usable manifests and their files' hashes."""
 
     out: Path
+    hashes: FileHashes  # this machine's cache of the folder's file hashes
     current: set[str] = field(default_factory=set)  # every file, relative to `out`
     manifests: dict[str, Manifest] = field(default_factory=dict)
     disk: dict[str, str | None] = field(default_factory=dict)  # recorded path -> hash on disk now
-    hashes: FileHashes | None = None  # this machine's cache of the folder's file hashes
 
     def manifest(self, env: str) -> dict[str, Any] | None:
         found = self.manifests.get(env)
@@ -90,7 +90,7 @@ def read_previous(out: Path, envs: Iterable[str], *, trust: bool = True) -> Prev
     """The current tree under `out`; with `trust`, the manifests of `envs` and their files' hashes."""
     stats = scan_tree(out) if out.is_dir() else {}
     cache = FileHashes(out)
-    previous = Previous(out, set(stats), hashes=cache)
+    previous = Previous(out, cache, set(stats))
     if not trust:  # no manifest is read; what is on disk is hashed, so unchanged files stay untouched
         previous.disk = cache.hashes(sorted(stats.items()), hash_files, os.fspath(out), stats)
         return previous

@@ -94,15 +94,15 @@ class FileHashes:
     ) -> dict[str, str | None]:
         """`files` (relative path, stat) -> content hash; what the cache does not know is hashed.
         Entries of files no longer `present` under the folder are forgotten (None: none is)."""
-        out, missing = self.known(files)
-        fresh = hash_paths([os.path.join(base, rel) for rel, _ in missing])
-        learned = learn(missing, fresh)
-        out.update((rel, digest) for rel, _, digest in learned)
+        out, learned = self.lookup(files, hash_paths, base)
         self.remember(learned, present)
         return out
 
-    def known(self, files: Iterable[tuple[str, Stat]]) -> tuple[dict[str, str | None], list[tuple[str, Stat]]]:
-        """The hashes the cache has for `files` (their stat data unchanged), and the files it has not."""
+    def lookup(
+        self, files: Iterable[tuple[str, Stat]], hash_paths: Callable[[list[str]], list[str | None]], base: str
+    ) -> tuple[dict[str, str | None], list[Learned]]:
+        """`files` -> content hash, as `hashes` gives, and what hashing the files the cache did not
+        know taught it, for `remember` (a worker's lookup is remembered by its parent)."""
         out: dict[str, str | None] = {}
         missing: list[tuple[str, Stat]] = []
         for rel, stat in files:
@@ -111,7 +111,9 @@ class FileHashes:
                 out[rel] = entry[4]
             else:
                 missing.append((rel, stat))
-        return out, missing
+        learned = learn(missing, hash_paths([os.path.join(base, rel) for rel, _ in missing]))
+        out.update((rel, digest) for rel, _, digest in learned)
+        return out, learned
 
     def remember(self, learned: Iterable[Learned], present: Collection[str] | None) -> None:
         """Keep what `learn` found (files hashed just now), and write the cache when it changed."""

@@ -181,6 +181,8 @@ class Compilation:
         done.inputs.update(share.inputs)
         done.binding.update(share.binding)
         done.rendered.update(share.rendered)
+        if self.staging is not None:  # what a worker wrote into the staging folder
+            self.staging.staged.update(path for r in share.rendered.values() for path, _, _ in r.written)
         done.problems += share.problems
         self.progress.advance(len(share.loaded))
 

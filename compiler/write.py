@@ -142,7 +142,7 @@ class Staging:
         self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(destination), dir=destination.parent))
         self.new = self.path / "new"
         self._folders: set[Path] = set()  # made already (by this process)
-        self.staged: set[str] = set()  # written (here, or by workers that said so)
+        self.staged: set[str] = set()  # the files written into it (here, or by workers that said so)
 
     def write(self, rel: str, text: str) -> Stat:
         """Write `text` at `rel`; the file's stat data right after (what the hash cache keys on)."""
@@ -163,24 +163,6 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-class _Listing:
-    """Whether a file is in a folder, from one listing of the folder (a compile checks tens of
-    thousands of files in a few thousand folders)."""
-
-    def __init__(self) -> None:
-        self._names: dict[Path, set[str]] = {}
-
-    def has(self, path: Path) -> bool:
-        names = self._names.get(path.parent)
-        if names is None:
-            try:
-                names = set(os.listdir(path.parent))
-            except (FileNotFoundError, NotADirectoryError):
-                names = set()
-            self._names[path.parent] = names
-        return path.name in names
 
 
 def update_tree(
@@ -207,14 +189,13 @@ def update_tree(
         if not changed and not removed:
             staging.discard()
             return []
-        written = _Listing()
         for path, content in wanted.items():
             if unit_of(path) not in changed:
                 continue
             target = staging.new / path
             if content is not None and content.text is not None:
                 staging.write(path, content.text)
-            elif path not in staging.staged and not written.has(target):  # a renderer wrote it, or not
+            elif path not in staging.staged:  # not written by a renderer: unchanged, kept as it is
                 if content is not None:
                     raise FileNotFoundError(f"{target}: the renderer did not write it")
                 target.parent.mkdir(parents=True, exist_ok=True)

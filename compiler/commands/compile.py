@@ -190,11 +190,10 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
         return _check_result(out, previous.current, build.wanted, previous.disk)
     removed = removed_models(previous.current, build.wanted)
     progress.stage("write")
-    staging.staged.update(path for path, _, _ in compilation.staged())  # by the workers
     changed = update_tree(staging, build.wanted, previous.current)
-    if previous.hashes is not None:  # so the check that follows need not hash what compile wrote
-        staged = [file for file in compilation.staged() if build.wanted.get(file[0]) is not None]
-        previous.hashes.remember(written_files(staged), build.wanted)
+    # Remembered as written, so the check that follows need not hash them.
+    placed = [file for file in compilation.staged() if build.wanted.get(file[0]) is not None]
+    previous.hashes.remember(written_files(placed), build.wanted)
     written = sum(1 for text in build.wanted.values() if text is not None)
     lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]
     lines.append(

@@ -144,30 +144,6 @@ def _rule_sets(
 EVALUATIONS = 8  # requests a large check in one process is split into: OPA evaluates each on a core
 
 
-def _evaluate(
-    engine: Engine,
-    paths: list[list[str]],
-    keys: list[tuple[str, str]],
-    document: Callable[[tuple[str, str]], dict[str, Any]],
-    count: int,
-) -> dict[str, Any]:
-    """Every pair's outcome, in `count` requests at once, each sent as soon as its inputs are
-    built, so OPA evaluates on the other cores while Python builds the rest; the outcomes are
-    the same as one request's (each input is evaluated on its own)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    size = max(1, -(-len(keys) // count))
-    with ThreadPoolExecutor(max_workers=min(count, os.cpu_count() or 1)) as pool:
-        futures = [
-            pool.submit(engine.evaluate, paths, {"/".join(k): document(k) for k in keys[start : start + size]})
-            for start in range(0, len(keys), size)
-        ]
-        results: dict[str, Any] = {}
-        for future in futures:
-            results.update(future.result().get("results") or {})
-    return results
-
-
 @dataclass
 class _Context:
     """What judging any pair needs, read once: the policies, their notes, the lock, the
@@ -206,8 +182,8 @@ class _Judged:
         self.learned += other.learned
 
 
-def _context(repo: Repo, envs: set[str], options: GateOptions) -> _Context:
-    packages = {p.name: p for p in policy_packages(_modules(options.policy_dir))}
+def _context(repo: Repo, envs: set[str], options: GateOptions, modules: list[Path]) -> _Context:
+    packages = {p.name: p for p in policy_packages(modules)}
     rendered = os.path.relpath(options.rendered_dir, repo.root)
     return _Context(
         options=options,
@@ -238,43 +214,60 @@ def _document(
     return document
 
 
-def _engine(context: _Context) -> tuple[Engine, list[list[str]]]:
-    """A client of the server at `context.url`, and the packages to evaluate."""
-    engine = Engine(context.url, timeout=context.options.timeout)
-    engine.uploaded_files = context.uploaded
-    return engine, [list(p.path) for p in context.packages.values()]
+class _Sender:
+    """Sends pairs' inputs to OPA a batch at a time (`send`) on `pool`'s threads, so OPA evaluates
+    while the caller builds or loads the next batch; `judged` then collects every answer."""
 
+    def __init__(self, context: _Context, pool: Any):
+        self.context, self.pool = context, pool
+        self.engine = Engine(context.url, timeout=context.options.timeout)
+        self.engine.uploaded_files = context.uploaded
+        self.paths = [list(p.path) for p in context.packages.values()]
+        self.sent: list[tuple[Repo, list[tuple[str, str]], Any]] = []
+        self.learned: list[Learned] = []
 
-def _collect(
-    judged: _Judged, repo: Repo, keys: list[tuple[str, str]], results: dict[str, Any], context: _Context
-) -> None:
-    """The findings and card scores OPA returned for `keys`, added to `judged`."""
-    judged.keys += keys
-    for key in keys:
-        outcome = results.get("/".join(key))
-        if not isinstance(outcome, dict):
-            raise ModelplaneError(f"OPA returned no result for {'/'.join(key)}; refusing to pass it")
-        for package, level, raws in _rule_sets(outcome, context.packages, key):
-            judged.with_rules.add(package.name)
-            for raw in raws:
-                finding = _finding(repo, key, level, raw, context.notes, package)
-                judged.seen.add(finding.rule_id)
-                judged.findings.append(finding)
-        card = _card(key, outcome.get("card"))
-        if card is not None:
-            judged.cards.append(card)
+    def send(self, repo: Repo, keys: list[tuple[str, str]]) -> None:
+        """The inputs of `keys` (resolved in `repo`), built now and evaluated on a thread."""
+        if not keys:
+            return
+        objects, learned = self.context.tree.objects(keys)
+        self.learned += learned
+        document = _document(repo, self.context, objects)
+        items = {"/".join(k): document(k) for k in keys}
+        self.sent.append((repo, keys, self.pool.submit(self.engine.evaluate, self.paths, items)))
+
+    def judged(self) -> _Judged:
+        """The findings and card scores OPA returned for every pair sent."""
+        judged = _Judged(learned=self.learned)
+        for repo, keys, evaluation in self.sent:
+            results = evaluation.result().get("results") or {}
+            judged.keys += keys
+            for key in keys:
+                outcome = results.get("/".join(key))
+                if not isinstance(outcome, dict):
+                    raise ModelplaneError(f"OPA returned no result for {'/'.join(key)}; refusing to pass it")
+                for package, level, raws in _rule_sets(outcome, self.context.packages, key):
+                    judged.with_rules.add(package.name)
+                    for raw in raws:
+                        finding = _finding(repo, key, level, raw, self.context.notes, package)
+                        judged.seen.add(finding.rule_id)
+                        judged.findings.append(finding)
+                card = _card(key, outcome.get("card"))
+                if card is not None:
+                    judged.cards.append(card)
+        return judged
 
 
 def _judge(repo: Repo, keys: list[tuple[str, str]], context: _Context, requests: int) -> _Judged:
     """Evaluate the policies for `keys` (resolved in `repo`) in `requests` requests at once."""
-    judged = _Judged()
-    if not keys:
-        return judged
-    objects, judged.learned = context.tree.objects(keys)
-    engine, paths = _engine(context)
-    results = _evaluate(engine, paths, list(keys), _document(repo, context, objects), requests)
-    _collect(judged, repo, list(keys), results, context)
-    return judged
+    from concurrent.futures import ThreadPoolExecutor
+
+    size = max(1, -(-len(keys) // requests))
+    with ThreadPoolExecutor(max_workers=min(requests, os.cpu_count() or 1)) as pool:
+        sender = _Sender(context, pool)
+        for start in range(0, len(keys), size):
+            sender.send(repo, keys[start : start + size])
+        return sender.judged()
 
 
 def _upload(url: str, options: GateOptions) -> dict[str, str]:
@@ -297,11 +290,11 @@ def _ready(repo: Repo, envs: set[str], options: GateOptions) -> Iterator[_Contex
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    modules = _modules(options.policy_dir)
     if options.opa_url is None:
-        modules = _modules(options.policy_dir)
         _sandbox(options)
         with local_server(policies=[*modules, ENGINE_REGO]) as url:
-            context = _context(repo, envs, options)
+            context = _context(repo, envs, options, modules)
             context.url = url
             yield context
         return
@@ -310,7 +303,7 @@ def _ready(repo: Repo, envs: set[str], options: GateOptions) -> Iterator[_Contex
         uploading = pool.submit(_upload, options.opa_url, options)
         try:
             _sandbox(options)
-            context = _context(repo, envs, options)
+            context = _context(repo, envs, options, modules)
         except BaseException:
             with suppress(BaseException):
                 uploading.result()
@@ -363,33 +356,25 @@ _WORK: tuple[StreamingLoad, Selection, _Context] | None = None
 
 
 def _judge_shares(shares: list[list[Path]]) -> _Judged:
-    """Load each share, build its inputs and send them; OPA evaluates a share while the next
-    one loads. Stops at the first share whose specs have errors (those come back alone)."""
+    """Load each share and send its inputs; OPA evaluates a share while the next one loads.
+    Stops at the first share whose specs have errors (those come back alone)."""
     from concurrent.futures import ThreadPoolExecutor
 
     assert _WORK is not None
     loader, selection, context = _WORK
-    engine, paths = _engine(context)
-    judged = _Judged()
-    sent: list[tuple[list[tuple[str, str]], Any]] = []
+    problems: list[Problem] = []
     with ThreadPoolExecutor(1) as pool:
+        sender = _Sender(context, pool)
         for files in shares:
             before = len(loader.problems)
             added = set(loader.add(files))
-            problems = loader.problems[before:]
+            problems += loader.problems[before:]
             del loader.problems[before:]  # the caller merges them, whichever process this runs in
-            judged.load_problems += problems
             if any(p.severity == "error" for p in problems):
-                return _Judged(load_problems=judged.load_problems)  # the pool finishes what was sent
-            keys = sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k))
-            objects, learned = context.tree.objects(keys)
-            judged.learned += learned
-            document = _document(loader.repo, context, objects)
-            items = {"/".join(k): document(k) for k in keys}
-            sent.append((keys, pool.submit(engine.evaluate, paths, items) if keys else None))
-        for keys, evaluation in sent:
-            outcome = evaluation.result() if evaluation is not None else {}
-            _collect(judged, loader.repo, keys, outcome.get("results") or {}, context)
+                return _Judged(load_problems=problems)  # the pool finishes what was sent
+            sender.send(loader.repo, sorted(k for k in loader.repo.resolved if k[1] in added and selection.wants(*k)))
+        judged = sender.judged()
+    judged.load_problems = problems
     return judged
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from modelplane.build_manifest import object_refs, read_manifest
 from modelplane.incremental import hash_files
 from modelplane.loader import Position
-from modelplane.local_cache import FileHashes, Learned, learn, stat_of
+from modelplane.local_cache import FileHashes, Learned, stat_of
 from modelplane.problems import KeyPath, ModelplaneError, format_path
 from modelplane.render.base import parse_objects
 from modelplane.repo import Repo
@@ -69,9 +69,7 @@ class RenderedTree:
                 found = os.stat(self.root / rel, follow_symlinks=False)
                 if stat.S_ISREG(found.st_mode):  # a link or a folder in its place is no file of compile's
                     stats[rel] = stat_of(found)
-        disk, missing = self.hashes.known(stats.items())
-        learned = learn(missing, hash_files([self.root / rel for rel, _ in missing]))
-        disk.update((rel, digest) for rel, _, digest in learned)
+        disk, learned = self.hashes.lookup(stats.items(), hash_files, os.fspath(self.root))
         out: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for env, model in keys:
             objects: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ from modelplane.render.alerts import (
 )
 from modelplane.render.base import Output, common_annotations, common_labels, dump_document
 from modelplane.render.monitoring_tests import RULES_FILE, promtool_tests
-from modelplane.render.yaml_writer import Unusual, write_document
+from modelplane.render.yaml_writer import Unusual, nest, write_document
 from modelplane.resolve import Resolved
 
 
@@ -59,17 +59,14 @@ def freshness_groups(resolved: Resolved, alerts: AlertSet | None = None) -> list
 
 def _rule_text(rule: dict[str, Any], rules_text: str) -> str | None:
     """The PrometheusRule's YAML from the rules file's: `spec` sorts last and holds only `groups`,
-    so its lines are the rules file's two spaces in (the writer indents a nested block by two and
-    leaves empty lines empty). None when the fast writer leaves the rest to PyYAML."""
+    which the rules file holds too. None when the fast writer leaves the rest to PyYAML."""
     head = {k: v for k, v in rule.items() if k != "spec"}
     if max(head) > "spec":
         return None
     try:
-        head_text = write_document(head)
+        return "---\n" + write_document(head) + nest("spec", rules_text)
     except Unusual:
         return None
-    nested = "\n".join("  " + line if line else "" for line in rules_text.split("\n"))
-    return "---\n" + head_text + "spec:\n" + nested
 
 
 def render_monitoring(resolved: Resolved, alerts: AlertSet | None = None) -> list[Output]:

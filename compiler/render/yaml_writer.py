@@ -239,6 +239,13 @@ def _sequence(items: list[Any], indent: int, first: str, lines: list[str]) -> No
         prefix = pad
 
 
+def nest(key: str, text: str) -> str:
+    """`key:` holding `text` (a mapping this writer wrote) as the writer writes it nested: every
+    line two spaces in, empty lines (in literal blocks) left empty. Appended to a document whose
+    other keys sort before `key`, it gives the bytes of writing the whole document at once."""
+    return f"{_key(key)}:\n" + "\n".join("  " + line if line else "" for line in text.split("\n"))
+
+
 def write_document(data: Any) -> str:
     """`data` (a non-empty mapping) as PyYAML writes it; raises `Unusual` for other shapes."""
     if type(data) is not dict or not data:
