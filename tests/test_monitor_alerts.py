@@ -63,10 +63,10 @@ def test_promtool_proves_fresh_quiet_and_missing_or_stale_firing(example_repo: R
     assert output.count("fires when stale") == 3 and "stays quiet" not in output, output
 
 
-def _repo_with(tmp_path: Path, old: str, new: str) -> tuple[Repo, list[str]]:
+def _repo_with(tmp_path: Path, old: str, new: str, model: str = "demand-forecast") -> tuple[Repo, list[str]]:
     for folder in ("models", "environments"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    spec = tmp_path / "models" / "demand-forecast" / "model.yaml"
+    spec = tmp_path / "models" / model / "model.yaml"
     text = spec.read_text(encoding="utf-8")
     assert old in text
     spec.write_text(text.replace(old, new), encoding="utf-8")
@@ -98,5 +98,15 @@ def test_lower_is_better_error_metric_alerts_above_its_maximum(tmp_path: Path) -
 def test_a_bound_against_the_metric_direction_is_a_validation_error_at_its_line(tmp_path: Path) -> None:
     _, problems = _repo_with(tmp_path, "{metric: wape_skill, min: 0.75}", "{metric: wape, min: 0.25}")
     assert problems == [
-        "models/demand-forecast/model.yaml:44:13: monitoring.accuracy: lower wape is better: bound it with max, not min"
+        "models/demand-forecast/model.yaml:44:22: monitoring.accuracy.metric:"
+        " lower wape is better: bound it with max, not min"
     ]
+
+
+def test_a_metric_the_monitor_cannot_measure_is_reported_at_the_metric(tmp_path: Path) -> None:
+    """churn runs the quality monitor in staging and prod, so its metric must be one the monitor knows."""
+    _, problems = _repo_with(tmp_path, "{metric: auc, min: 0.8}", "{metric: auc_custom, min: 0.8}", model="churn")
+    assert problems
+    for problem in problems:
+        assert problem.startswith("models/churn/model.yaml:62:22: monitoring.accuracy.metric:"), problem
+        assert "the monitor cannot measure accuracy metric 'auc_custom' (known: " in problem, problem

@@ -303,7 +303,8 @@ def test_hostile_strings_are_rejected_at_their_line_or_stay_one_scalar(slot: int
 def test_a_sample_of_accepted_hostile_values_keeps_its_structure_through_helm(spec: Spec) -> None:
     """Runs after the property test (file order): the accepted examples it kept, through real helm."""
     require_tool("helm")
-    assert COUNTS["accepted"] + COUNTS["rejected"] >= EXAMPLES
+    ran = COUNTS["accepted"] + COUNTS["rejected"]
+    assert ran >= EXAMPLES, f"the property test ran {ran} of its {EXAMPLES} examples (did it fail?)"
     assert ACCEPTED, "the generator found no accepted hostile value for helm"
     helm = HelmRenderer()
     for slot, resolved, value in ACCEPTED:

@@ -233,10 +233,17 @@ class AccuracyBound(SpecModel):
         if (self.min is None) == (self.max is None):
             raise ValueError("an accuracy bound needs exactly one of min (higher is better) or max (lower is better)")
         direction = ACCURACY_DIRECTION.get(self.metric)
+        # Reported at the metric: its name decides the direction the bound must take.
         if direction == "lower" and self.min is not None:
-            raise ValueError(f"lower {self.metric} is better: bound it with max, not min")
+            raise spec_error(
+                f"lower {self.metric} is better: bound it with max, not min",
+                ("metric",),
+            )
         if direction == "higher" and self.max is not None:
-            raise ValueError(f"higher {self.metric} is better: bound it with min, not max")
+            raise spec_error(
+                f"higher {self.metric} is better: bound it with min, not max",
+                ("metric",),
+            )
         return self
 
 
@@ -314,10 +321,18 @@ class Monitoring(SpecModel):
             return self
         if self.accuracy is not None and self.accuracy.metric not in ACCURACY_DIRECTION:
             known = ", ".join(sorted(ACCURACY_DIRECTION))
-            raise ValueError(f"the monitor cannot measure accuracy metric '{self.accuracy.metric}' (known: {known})")
+            raise spec_error(
+                f"the monitor cannot measure accuracy metric '{self.accuracy.metric}'",
+                ("accuracy", "metric"),
+                f"known: {known}",
+            )
         if self.fairness is not None and self.fairness.metric not in FAIRNESS_NEEDS_TARGET:
             known = ", ".join(sorted(FAIRNESS_NEEDS_TARGET))
-            raise ValueError(f"the monitor cannot measure fairness metric '{self.fairness.metric}' (known: {known})")
+            raise spec_error(
+                f"the monitor cannot measure fairness metric '{self.fairness.metric}'",
+                ("fairness", "metric"),
+                f"known: {known}",
+            )
         return self
 
 
