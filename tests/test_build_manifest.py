@@ -11,7 +11,7 @@ import pytest
 
 from modelplane.build_manifest import images_in, manifest_text, object_refs, parse_manifest, read_manifest
 from modelplane.cli import main
-from modelplane.gate.inputs import rendered_objects
+from modelplane.gate.inputs import read_rendered
 from modelplane.history import env_history
 from modelplane.render.base import parse_objects
 from tests.conftest import ROOT, require_tool
@@ -85,6 +85,11 @@ def test_history_reads_the_registry_version_from_the_manifest(tmp_path: Path) ->
     history = env_history(repo, "rendered", "prod")
     versions = {m: entry["registry"]["version"] for m, entry in read_manifest(repo / "rendered/prod").models.items()}
     assert history.current == versions and versions
+
+
+def rendered_objects(rendered: Path, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """What check reads of `keys` from the build manifests under `rendered` (and the files)."""
+    return read_rendered(rendered, {env for env, _ in keys}).objects(keys)[0]
 
 
 def test_check_sees_the_objects_the_manifest_records(tmp_path: Path) -> None:

@@ -80,5 +80,5 @@ def test_the_check_after_a_compile_hashes_nothing_compile_wrote(
     # A file edited after the compile is hashed again and read back.
     training = repo / "rendered/prod/churn/training.yaml"
     training.write_text(training.read_text().replace("kind: ServiceAccount", "kind: ServiceAccount2", 1))
-    objects = inputs.rendered_objects(repo / "rendered", [("prod", "churn")])[("prod", "churn")]
+    objects = inputs.read_rendered(repo / "rendered", ["prod"]).objects([("prod", "churn")])[0][("prod", "churn")]
     assert hashed == [str(training)] and "ServiceAccount2" in {o["kind"] for o in objects}

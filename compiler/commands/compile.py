@@ -191,8 +191,10 @@ def _compile(args: argparse.Namespace, root: Path, out: Path, progress: Any) -> 
     removed = removed_models(previous.current, build.wanted)
     progress.stage("write")
     changed = update_tree(staging, build.wanted, previous.current)
-    # Remembered as written, so the check that follows need not hash them.
-    placed = [file for file in compilation.staged() if build.wanted.get(file[0]) is not None]
+    # Remembered as written, so the check that follows need not hash them: every file staged in a
+    # unit that was replaced is now in place (the others were discarded with the staging folder).
+    replaced = set(changed)
+    placed = [file for file in compilation.staged() if unit_of(file[0]) in replaced]
     previous.hashes.remember(written_files(placed), build.wanted)
     written = sum(1 for text in build.wanted.values() if text is not None)
     lines = [f"removed {out / folder}: the model is no longer in models/" for folder in removed]

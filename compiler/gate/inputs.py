@@ -104,15 +104,6 @@ def read_rendered(rendered: Path, envs: Iterable[str]) -> RenderedTree:
     return RenderedTree(rendered, models, FileHashes(rendered))
 
 
-def rendered_objects(rendered: Path, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """`RenderedTree.objects` of `keys`, in one go."""
-    keys = list(keys)
-    tree = read_rendered(rendered, [env for env, _ in keys])
-    objects, learned = tree.objects(keys)
-    tree.hashes.remember(learned, None)
-    return objects
-
-
 def environment_facts(resolved: Resolved) -> dict[str, Any]:
     env = resolved.env
     budget = env.limits.budget
